@@ -1,0 +1,58 @@
+"""A bounded HTTP load generator: keep-alive connections from several processes.
+
+Every loop stops at a request count and at a deadline, whichever comes first,
+and only ever talks to a loopback address.
+"""
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import time
+from multiprocessing import Pool
+from urllib.parse import urlsplit
+
+
+def _worker(args):
+    url, path, count, deadline = args
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    latencies, errors = [], 0
+    for _ in range(count):
+        if time.monotonic() > deadline:
+            break
+        start = time.perf_counter()
+        try:
+            conn.request("GET", path, headers={"Accept-Language": "el"})
+            response = conn.getresponse()
+            response.read()
+            if response.status >= 400:
+                errors += 1
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        latencies.append(time.perf_counter() - start)
+    conn.close()
+    return latencies, errors
+
+
+def run(url: str, path: str, requests: int, concurrency: int, seconds: float) -> dict:
+    """Send up to ``requests`` GETs in ``concurrency`` processes for at most ``seconds``."""
+    host = urlsplit(url).hostname
+    if not ipaddress.ip_address(host).is_loopback:
+        raise ValueError("load is only ever sent to a loopback address")
+    per_worker = max(1, requests // concurrency)
+    started = time.monotonic()
+    deadline = started + seconds
+    with Pool(concurrency) as pool:
+        results = pool.map(_worker, [(url, path, per_worker, deadline)] * concurrency)
+    elapsed = time.monotonic() - started
+    latencies = sorted(x for lat, _ in results for x in lat)
+    errors = sum(e for _, e in results)
+    if not latencies:
+        return {"requests": 0, "errors": errors, "rps": 0.0, "p50_ms": None, "p99_ms": None}
+
+    def pct(p):
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
+    return {"requests": len(latencies), "errors": errors,
+            "rps": round(len(latencies) / elapsed, 1), "p50_ms": pct(0.50), "p99_ms": pct(0.99)}

@@ -1,0 +1,64 @@
+"""citizen_desk — the front office of a public administration.
+
+``create_app(config=None)`` builds the Flask application; ``flask --app
+citizen_desk …`` finds it by that name.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from citizen_desk import config as config_module
+from citizen_desk.config import PROJECT_ROOT, ConfigError
+
+__all__ = ["create_app", "ConfigError"]
+
+#: The capability packages, bottom-up. Each exposes ``init_app(app)``.
+CAPABILITIES = ("citizen_desk.home",)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create and configure the application.
+
+    ``config`` overrides everything else (tests pass their database here).
+    """
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    config_module.load(app, config)
+    _init_extensions(app)
+
+    from citizen_desk.core import cli, errors, i18n
+    errors.init_app(app)
+    i18n.init_app(app)
+    cli.init_app(app)
+
+    import importlib
+    for name in CAPABILITIES:
+        importlib.import_module(name).init_app(app)
+
+    if app.config["ENV"] == "production":
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _init_extensions(app: Flask):
+    from citizen_desk.core import db as core_db
+    from citizen_desk.core.i18n import select_locale
+    from citizen_desk.extensions import babel, csrf, db, limiter, migrate
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = core_db.engine_options(url, app.config)
+    options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    with app.app_context():
+        core_db.configure_engine(db.engine, app.config)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)

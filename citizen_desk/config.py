@@ -1,0 +1,130 @@
+"""Configuration: defaults, then the instance folder, then the environment.
+
+Precedence (later wins): the defaults below, ``instance/config.py``,
+environment variables (``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``,
+``SMTP_*``, and any ``CITIZEN_DESK_*``), and finally the mapping passed to
+``create_app(config)`` (used by the tests).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+#: The secret key used in development; production refuses to start with it.
+DEV_SECRET_KEY = "citizen-desk-development-key-do-not-use-in-production"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A configuration problem that must stop the application from starting."""
+
+
+class DefaultConfig:
+    #: ``production`` (the safe default), ``development`` or ``testing``.
+    ENV = "production"
+    SECRET_KEY = DEV_SECRET_KEY
+    SQLALCHEMY_DATABASE_URI = None  # filled in with a file in the instance folder
+    SQLALCHEMY_RECORD_QUERIES = False
+    #: Seconds SQLite waits for a lock held by another writer.
+    SQLITE_BUSY_TIMEOUT = 15
+    REDIS_URL = None
+
+    LANGUAGES = ("el", "en")
+    BABEL_DEFAULT_LOCALE = "el"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Athens"
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
+    DEFAULT_TIMEZONE = "Europe/Athens"
+
+    SERVICE_NAME = None  # defaults to the translated product name
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    WTF_CSRF_TIME_LIMIT = None  # kiosk pages stay open all day; the token is bound to the session
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    SMTP_HOST = None
+    SMTP_PORT = 587
+    SMTP_USER = None
+    SMTP_PASSWORD = None
+    SMTP_FROM = "citizen-desk@localhost"
+    SMTP_TLS = True
+
+
+#: Environment variables read without the ``CITIZEN_DESK_`` prefix.
+PLAIN_ENV = ("SECRET_KEY", "REDIS_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_USER",
+             "SMTP_PASSWORD", "SMTP_FROM", "SMTP_TLS")
+
+
+def load(app, overrides=None):
+    """Fill ``app.config`` in order of precedence and check the result."""
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    for name in PLAIN_ENV:
+        if name in os.environ:
+            app.config[name] = os.environ[name]
+    if "DATABASE_URL" in os.environ:
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    app.config.from_prefixed_env("CITIZEN_DESK")
+    if overrides:
+        app.config.update(overrides)
+    if app.config.get("TESTING"):
+        app.config["ENV"] = "testing"
+    if app.config["ENV"] != "production":
+        app.config["SESSION_COOKIE_SECURE"] = False
+    if app.config.get("SMTP_PORT"):
+        app.config["SMTP_PORT"] = int(app.config["SMTP_PORT"])
+    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
+    check(app)
+
+
+def database_url(app):
+    """Return a SQLAlchemy URL for the configured database.
+
+    ``postgres://`` and ``postgresql://`` (as hosting platforms write them)
+    are mapped to the psycopg 3 driver; no URL means a SQLite file in the
+    instance folder.
+    """
+    raw = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not raw:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{Path(app.instance_path) / 'citizen_desk.sqlite'}"
+    raw = str(raw).strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            raw = "postgresql+psycopg://" + raw[len(prefix):]
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(
+            f"DATABASE_URL is not a database URL: {raw!r}. Use e.g. "
+            "postgresql://user@host/dbname or sqlite:////path/to/file.sqlite") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"DATABASE_URL names {url.get_backend_name()!r}; citizen_desk runs on "
+            "PostgreSQL or SQLite")
+    return raw
+
+
+def check(app):
+    """Refuse configurations that are unsafe or cannot work."""
+    if app.config["ENV"] not in ("production", "development", "testing"):
+        raise ConfigError("CITIZEN_DESK_ENV must be production, development or testing, "
+                          f"not {app.config['ENV']!r}")
+    if app.config["ENV"] == "production":
+        key = app.config.get("SECRET_KEY") or ""
+        if key == DEV_SECRET_KEY or len(key) < 32:
+            raise ConfigError(
+                "Refusing to start in production with the default or a short SECRET_KEY. "
+                "Set SECRET_KEY to a random value of at least 32 characters, e.g. the "
+                "output of: python -c 'import secrets; print(secrets.token_urlsafe(48))'. "
+                "For a local trial set CITIZEN_DESK_ENV=development instead.")

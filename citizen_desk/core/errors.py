@@ -1,0 +1,100 @@
+"""Translated error pages, and JSON errors for the API.
+
+Every error a user can meet gets a page in their language; a database that
+cannot be reached gives a 503 "try again shortly", never a traceback.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError, InterfaceError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: _l("The request could not be understood"),
+    401: _l("Please sign in"),
+    403: _l("You do not have access to this page"),
+    404: _l("Page not found"),
+    405: _l("This action is not allowed here"),
+    409: _l("This conflicts with the current state"),
+    413: _l("What you sent is too large"),
+    422: _l("Some of the information is not valid"),
+    429: _l("Too many requests"),
+    500: _l("Sorry, there is a problem with the service"),
+    503: _l("The service is temporarily unavailable"),
+}
+MESSAGES = {
+    400: _l("Check what you entered and try again."),
+    401: _l("You need to sign in to see this page."),
+    403: _l("If you think you should have access, ask your office manager."),
+    404: _l("If you typed the web address, check it is correct. "
+            "If you pasted it, check you copied the whole address."),
+    405: _l("Go back and try again from the previous page."),
+    409: _l("Reload the page and try again."),
+    413: _l("Send less at a time and try again."),
+    422: _l("Check what you entered and try again."),
+    429: _l("Wait a moment and try again."),
+    500: _l("Try again later. Nothing you entered has been saved."),
+    503: _l("Try again in a few minutes. Nothing you entered has been saved."),
+}
+CSRF_MESSAGE = _l("The form had expired. Go back, reload the page and try again.")
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def error_response(code: int, message=None, **extra):
+    """Render an error as JSON (API) or as a translated page."""
+    title = TITLES.get(code, TITLES[500])
+    message = message or MESSAGES.get(code, MESSAGES[500])
+    if wants_json():
+        body = {"error": {"status": code, "title": str(title), "message": str(message)}}
+        body["error"].update(extra)
+        return jsonify(body), code
+    try:
+        return render_template("errors/error.html", code=code, title=title,
+                               message=message), code
+    except Exception:  # the page itself failed: still never show a traceback
+        log.exception("error page %s could not be rendered", code)
+        return f"<!doctype html><title>{code}</title><h1>{code}</h1>", code
+
+
+def _handle_http(exc: HTTPException):
+    code = exc.code or 500
+    if isinstance(exc, CSRFError):
+        return error_response(400, CSRF_MESSAGE)
+    response = error_response(code if code in TITLES else 500)
+    if code == 405 and getattr(exc, "valid_methods", None):
+        body, status = response
+        return body, status, {"Allow": ", ".join(exc.valid_methods)}
+    return response
+
+
+def _handle_database_down(exc):
+    log.error("database unreachable: %s", exc)
+    from citizen_desk.extensions import db
+    db.session.rollback()
+    return error_response(503)
+
+
+def _handle_unexpected(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return _handle_http(exc)
+    original = getattr(exc, "original_exception", None)
+    if isinstance(original, (OperationalError, InterfaceError)):
+        return _handle_database_down(original)
+    return error_response(500)
+
+
+def init_app(app):
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(OperationalError, _handle_database_down)
+    app.register_error_handler(InterfaceError, _handle_database_down)
+    app.register_error_handler(InternalServerError, _handle_unexpected)

@@ -1,0 +1,100 @@
+"""Fixtures shared by the whole suite.
+
+The suite runs on SQLite by default and on PostgreSQL when
+``CITIZEN_DESK_TEST_DATABASE_URL`` is set. The schema is created once per
+run; every test starts with empty tables.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from citizen_desk import create_app
+from citizen_desk.extensions import db
+
+TEST_DATABASE_URL = os.environ.get("CITIZEN_DESK_TEST_DATABASE_URL")
+
+
+def normalise_url(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """The URL of the test database, with a fresh schema built once per run."""
+    if TEST_DATABASE_URL:
+        url = normalise_url(TEST_DATABASE_URL)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def dialect(database_url):
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """An application bound to the test database, emptied after the test."""
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    })
+    app.instance_path = str(tmp_path / "instance")
+    # No application context stays pushed: each test request gets its own, as
+    # in production (a shared one would share ``g`` and the session between
+    # requests). Tests that use the database directly take ``app_ctx``.
+    yield app
+    with app.app_context():
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_ctx(app):
+    """An application context for tests that call operations directly."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+def _empty_tables():
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if not tables:
+        return
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{name}"' for name in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
