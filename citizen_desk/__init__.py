@@ -15,7 +15,7 @@ from citizen_desk.config import PROJECT_ROOT, ConfigError
 __all__ = ["create_app", "ConfigError"]
 
 #: The capability packages, bottom-up. Each exposes ``init_app(app)``.
-CAPABILITIES = ("citizen_desk.home",)
+CAPABILITIES = ("citizen_desk.home", "citizen_desk.catalog")
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 18:22:59.313821
+Create Date: 2026-11-26
 
 """
 from alembic import op
