@@ -15,7 +15,7 @@ from citizen_desk.config import PROJECT_ROOT, ConfigError
 __all__ = ["create_app", "ConfigError"]
 
 #: The capability packages, bottom-up. Each exposes ``init_app(app)``.
-CAPABILITIES = ("citizen_desk.home", "citizen_desk.catalog")
+CAPABILITIES = ("citizen_desk.staff", "citizen_desk.home", "citizen_desk.catalog")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -31,14 +31,17 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.load(app, config)
     _init_extensions(app)
 
-    from citizen_desk.core import cli, errors, i18n
+    from citizen_desk.core import access, cli, errors, i18n, security
     errors.init_app(app)
     i18n.init_app(app)
     cli.init_app(app)
+    security.init_app(app)
 
     import importlib
     for name in CAPABILITIES:
         importlib.import_module(name).init_app(app)
+    # After the capabilities' own before_request hooks (idle sessions are ended first).
+    access.init_app(app)
 
     if app.config["ENV"] == "production":
         logging.basicConfig(level=logging.INFO)

@@ -47,6 +47,18 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     WTF_CSRF_TIME_LIMIT = None  # kiosk pages stay open all day; the token is bound to the session
 
+    #: Sign-out after this many seconds without a request (clerks: a working day).
+    IDLE_TIMEOUT = 8 * 3600
+    #: Failed sign-ins in a row before an account is locked, and for how long.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_MINUTES = 15
+    #: Failed sign-ins allowed from one IP address (Flask-Limiter syntax).
+    LOGIN_RATE_LIMIT = "20 per 15 minutes"
+    #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    PROXY_COUNT = 0
+    #: Redirect plain HTTP to HTTPS in the app (usually the proxy does it).
+    FORCE_HTTPS = False
+
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
 

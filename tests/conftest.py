@@ -71,7 +71,11 @@ def app(database_url, tmp_path):
 
 @pytest.fixture
 def app_ctx(app):
-    """An application context for tests that call operations directly."""
+    """An application context for tests that call operations directly.
+
+    Don't make requests with ``client`` while it is pushed: they would share
+    its ``g`` (cached locale, actor) instead of getting their own.
+    """
     with app.app_context():
         yield app
         db.session.remove()
@@ -88,6 +92,24 @@ def _empty_tables():
         else:
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build extra applications on the test database; their pools are closed afterwards."""
+    made = []
+
+    def make(**config):
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                          "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+                          **config})
+        made.append(app)
+        return app
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

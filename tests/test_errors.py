@@ -1,6 +1,8 @@
 """Error pages are translated and never show a traceback."""
 from sqlalchemy.exc import OperationalError
 
+from citizen_desk.core.access import permission, public
+
 
 def test_unknown_page_is_a_translated_404(client):
     response = client.get("/no/such/page")
@@ -32,6 +34,7 @@ def test_unexpected_exception_is_a_translated_500(app, client):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.get("/boom")
+    @permission(public)
     def boom():
         raise RuntimeError("boom")
 
@@ -46,9 +49,18 @@ def test_database_outage_is_a_translated_503(app, client):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.get("/db-down")
+    @permission(public)
     def db_down():
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     response = client.get("/db-down")
     assert response.status_code == 503
     assert "Η υπηρεσία δεν είναι προσωρινά διαθέσιμη" in response.get_data(as_text=True)
+
+
+def test_a_route_without_a_declared_permission_is_refused(app, client):
+    @app.get("/undeclared")
+    def undeclared():
+        return "secret"
+
+    assert client.get("/undeclared").status_code == 403

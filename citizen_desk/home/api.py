@@ -3,12 +3,14 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from citizen_desk.core.access import permission, public
 from citizen_desk.extensions import db
 
 api = Blueprint("home_api", __name__)
 
 
 @api.get("/health")
+@permission(public)
 def health():
     """200 with ``{"status": "ok"}`` when the database answers, 503 otherwise."""
     try:

@@ -1,0 +1,230 @@
+"""What can be done to staff accounts, organisations and tokens.
+
+Plain functions over the session: they validate, change, ``flush()`` and
+write the audit entry; the caller (a request, a CLI command) commits once.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from citizen_desk.core.db import utcnow
+from citizen_desk.core.validation import ValidationError
+from citizen_desk.extensions import db
+from citizen_desk.staff import audit
+from citizen_desk.staff.models import (AccessToken, Organisation, Role, RoleAssignment,
+                                       StaffUser, TokenPurpose)
+from citizen_desk.staff.passwords import (hash_password, needs_rehash, policy_errors,
+                                          verify_password)
+
+
+def normalise_email(email: str) -> str:
+    try:
+        return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ValidationError({"email": _("Enter an e-mail address like name@example.gr.")})
+
+
+def find_user(email: str) -> StaffUser | None:
+    email = (email or "").strip().lower()
+    return db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+
+
+def _check_role(role: Role, office_id, organisation_id):
+    if role in (Role.manager, Role.clerk) and office_id is None:
+        raise ValidationError({"office": _("Choose the office for this role.")})
+    if role in (Role.admin, Role.ngo) and office_id is not None:
+        raise ValidationError({"office": _("This role is not tied to an office.")})
+    if role == Role.ngo and organisation_id is None:
+        raise ValidationError({"organisation": _("Choose the organisation of this NGO worker.")})
+
+
+def create_user(*, email: str, display_name: str, role: Role, office_id: int | None = None,
+                organisation_id: int | None = None, password: str | None = None,
+                locale: str = "el") -> StaffUser:
+    """A new account with one role. Without a password it cannot sign in until reset."""
+    email = normalise_email(email)
+    display_name = (display_name or "").strip()
+    if not display_name:
+        raise ValidationError({"display_name": _("Enter the person's name.")})
+    if len(display_name) > 200:
+        raise ValidationError({"display_name": _("Use at most %(n)d characters.", n=200)})
+    if find_user(email) is not None:
+        raise ValidationError({"email": _("There is already an account with this e-mail address.")})
+    role = Role(role)
+    _check_role(role, office_id, organisation_id)
+    if locale not in current_app.config["LANGUAGES"]:
+        raise ValidationError({"locale": _("Choose one of the offered languages.")})
+    user = StaffUser(email=email, display_name=display_name, locale=locale,
+                     organisation_id=organisation_id)
+    if password is not None:
+        _set_password(user, password)
+    user.roles.append(RoleAssignment(role=role, office_id=office_id))
+    db.session.add(user)
+    db.session.flush()
+    audit.record("staff.create", user, office_id=office_id, role=role.value)
+    return user
+
+
+def grant_role(user: StaffUser, role: Role, office_id: int | None = None) -> RoleAssignment:
+    role = Role(role)
+    _check_role(role, office_id, user.organisation_id)
+    if user.has_role(role, office_id) and (office_id is not None or role in (Role.admin, Role.ngo)):
+        raise ValidationError({"role": _("The person already has this role.")})
+    assignment = RoleAssignment(role=role, office_id=office_id)
+    user.roles.append(assignment)
+    db.session.flush()
+    audit.record("staff.grant_role", user, office_id=office_id, role=role.value)
+    return assignment
+
+
+def revoke_role(user: StaffUser, assignment: RoleAssignment):
+    user.roles.remove(assignment)
+    db.session.flush()
+    audit.record("staff.revoke_role", user, office_id=assignment.office_id,
+                 role=assignment.role.value)
+
+
+def update_profile(user: StaffUser, *, display_name: str, locale: str):
+    display_name = (display_name or "").strip()
+    if not display_name or len(display_name) > 200:
+        raise ValidationError({"display_name": _("Enter the person's name.")})
+    if locale not in current_app.config["LANGUAGES"]:
+        raise ValidationError({"locale": _("Choose one of the offered languages.")})
+    user.display_name, user.locale = display_name, locale
+    db.session.flush()
+    audit.record("staff.update", user)
+
+
+def _set_password(user: StaffUser, password: str, field: str = "password"):
+    errors = policy_errors(password, email=user.email, name=user.display_name)
+    if errors:
+        raise ValidationError({field: " ".join(errors)})
+    user.password_hash = hash_password(password)
+
+
+def change_password(user: StaffUser, current: str, new: str):
+    """The user's own change: proves the current password, then revokes other sessions."""
+    if not verify_password(user.password_hash, current):
+        raise ValidationError({"current_password": _("The current password is not correct.")})
+    if current == new:
+        raise ValidationError({"new_password": _("Choose a password different from the current one.")})
+    _set_password(user, new, field="new_password")
+    user.must_change_password = False
+    user.rotate_session_nonce()
+    audit.record("staff.change_password", user)
+
+
+def reset_password(user: StaffUser) -> str:
+    """An administrator's reset: a temporary password, to be changed at next sign-in."""
+    temporary = "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    user.password_hash = hash_password(temporary)
+    user.must_change_password = True
+    user.failed_logins, user.locked_until_dt = 0, None
+    user.rotate_session_nonce()
+    audit.record("staff.reset_password", user)
+    return temporary
+
+
+def set_active(user: StaffUser, active: bool):
+    user.active = active
+    if not active:
+        user.rotate_session_nonce()
+        for token in db.session.scalars(select(AccessToken).where(
+                AccessToken.user_id == user.id, AccessToken.revoked_dt.is_(None))):
+            token.revoke()
+    audit.record("staff.enable" if active else "staff.disable", user)
+
+
+def authenticate(email: str, password: str) -> StaffUser | None:
+    """The account for these credentials, or ``None`` — for every kind of failure alike.
+
+    After ``LOGIN_MAX_FAILURES`` failures in a row the account is locked for
+    ``LOGIN_LOCKOUT_MINUTES``; the message stays the same, so that nobody
+    learns which accounts exist or are locked.
+    """
+    user = find_user(email) if email and len(email) <= 254 else None
+    ok = verify_password(user.password_hash if user else None, password or "")
+    if user is None:
+        return None
+    now = utcnow()
+    if user.locked_until_dt is not None and user.locked_until_dt > now:
+        return None
+    if not ok or not user.active:
+        if not ok:
+            user.failed_logins += 1
+            if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+                user.locked_until_dt = now + timedelta(
+                    minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+                user.failed_logins = 0
+                audit.record("staff.locked", user, actor_user=user)
+        return None
+    user.failed_logins, user.locked_until_dt = 0, None
+    user.last_login_dt = now
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record("staff.login", user, actor_user=user)
+    return user
+
+
+def create_organisation(*, name: str, contact_name: str = "", contact_email: str = "",
+                        contact_phone: str = "") -> Organisation:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationError({"name": _("Enter the organisation's name.")})
+    # Compared in Python: SQLite's lower() does not fold Greek letters.
+    taken = {existing.casefold() for existing in db.session.scalars(select(Organisation.name))}
+    if name.casefold() in taken:
+        raise ValidationError({"name": _("There is already an organisation with this name.")})
+    if contact_email:
+        try:
+            contact_email = validate_email(contact_email.strip(),
+                                           check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValidationError({"contact_email": _("Enter an e-mail address like name@example.gr.")})
+    organisation = Organisation(name=name, contact_name=(contact_name or "").strip() or None,
+                                contact_email=contact_email or None,
+                                contact_phone=(contact_phone or "").strip() or None)
+    db.session.add(organisation)
+    db.session.flush()
+    audit.record("organisation.create", organisation)
+    return organisation
+
+
+def issue_device_token(*, name: str, office_id: int, purpose: TokenPurpose,
+                       created_by: StaffUser | None = None) -> tuple[AccessToken, str]:
+    purpose = TokenPurpose(purpose)
+    if purpose == TokenPurpose.integration:
+        raise ValidationError({"purpose": _("Choose kiosk or display.")})
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationError({"name": _("Give the device a name, e.g. “Display hall A”.")})
+    token, secret = AccessToken.issue(name, purpose, office_id=office_id,
+                                      created_by_id=created_by.id if created_by else None)
+    db.session.add(token)
+    db.session.flush()
+    audit.record("token.issue", token, purpose=purpose.value)
+    return token, secret
+
+
+def issue_user_token(user: StaffUser, *, name: str = "",
+                     created_by: StaffUser | None = None) -> tuple[AccessToken, str]:
+    if not user.active:
+        raise ValidationError({"email": _("This account is disabled.")})
+    token, secret = AccessToken.issue((name or "").strip() or user.email,
+                                      TokenPurpose.integration, user_id=user.id,
+                                      created_by_id=created_by.id if created_by else None)
+    db.session.add(token)
+    db.session.flush()
+    audit.record("token.issue", token, purpose=TokenPurpose.integration.value)
+    return token, secret
+
+
+def revoke_token(token: AccessToken):
+    token.revoke()
+    audit.record("token.revoke", token)

@@ -1,0 +1,106 @@
+"""Signing in and out, and a staff member's own account pages."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from citizen_desk.core.access import permission, public
+from citizen_desk.core.validation import ValidationError
+from citizen_desk.extensions import db, limiter
+from citizen_desk.staff import operations, sessions
+from citizen_desk.staff.forms import (ROLE_LABELS, ChangePasswordForm, LoginForm, LogoutForm,
+                                      ProfileForm)
+from citizen_desk.staff.permissions import signed_in
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def _login_failed():
+    # i18n: one message for a wrong password, an unknown, disabled or locked account.
+    return _("The e-mail address or the password is not correct, or the account "
+             "cannot sign in at the moment.")
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@permission(public)
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+def login():
+    """Sign in with e-mail and password; one message for every kind of failure."""
+    if current_user.is_authenticated:
+        return redirect(sessions.safe_next(request.args.get("next"), url_for("staff.dashboard")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = operations.authenticate(form.email.data, form.password.data)
+        if user is None:
+            db.session.commit()  # keep the failure count
+            form.form_errors.append(_login_failed())
+            return render_template("staff/login.html", form=form), 200
+        sessions.start_session(user)
+        db.session.commit()
+        return redirect(sessions.safe_next(request.args.get("next"), url_for("staff.dashboard")))
+    return render_template("staff/login.html", form=form)
+
+
+@bp.post("/logout")
+@permission(public)
+def logout():
+    """Sign out, revoking the session on the server."""
+    form = LogoutForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        user = current_user._get_current_object()
+        sessions.end_session(user)
+        db.session.commit()
+        flash(_("You have signed out."), "success")
+    return redirect(url_for("staff.login"))
+
+
+@bp.get("/")
+@permission(signed_in)
+def dashboard():
+    """Where a staff member lands after signing in: their roles and tools."""
+    return render_template("staff/dashboard.html", user=current_user, role_labels=ROLE_LABELS)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@permission(signed_in)
+def password():
+    """Change one's own password (forced after an administrator's reset)."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = current_user._get_current_object()
+            operations.change_password(user, form.current_password.data, form.new_password.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            exc.apply_to(form)
+        else:
+            sessions.start_session(user)  # the nonce changed: keep this session, drop others
+            db.session.commit()
+            flash(_("Your password has been changed. Other sessions were signed out."), "success")
+            return redirect(url_for("staff.dashboard"))
+    return render_template("staff/password.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@permission(signed_in)
+def profile():
+    """One's own name and the language of the staff pages."""
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            operations.update_profile(user, display_name=form.display_name.data,
+                                      locale=form.locale.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            exc.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_("Your details have been saved."), "success")
+            return redirect(url_for("staff.dashboard", lang=user.locale))
+    return render_template("staff/profile.html", form=form)

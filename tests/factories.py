@@ -1,0 +1,70 @@
+"""Factories that fill in sensible defaults, for tests that need a few objects."""
+from __future__ import annotations
+
+import itertools
+import time
+
+from citizen_desk.catalog.models import Office
+from citizen_desk.extensions import db
+from citizen_desk.staff.models import (AccessToken, Organisation, Role, RoleAssignment,
+                                       StaffUser, TokenPurpose)
+from citizen_desk.staff.passwords import hash_password
+
+PASSWORD = "correct-horse-battery-staple-42"
+_counter = itertools.count(1)
+_password_hash = None
+
+
+def create_office(code: str | None = None, **kw) -> Office:
+    code = code or f"OFF{next(_counter)}"
+    office = Office(code=code, name=kw.pop("name", {"el": f"Γραφείο {code}", "en": f"Office {code}"}),
+                    **kw)
+    db.session.add(office)
+    db.session.flush()
+    return office
+
+
+def create_organisation(name: str | None = None, **kw) -> Organisation:
+    organisation = Organisation(name=name or f"Οργάνωση {next(_counter)}", **kw)
+    db.session.add(organisation)
+    db.session.flush()
+    return organisation
+
+
+def create_user(email: str | None = None, role: Role | None = Role.clerk,
+                office: Office | None = None, organisation: Organisation | None = None,
+                password: str | None = PASSWORD, **kw) -> StaffUser:
+    """A staff user with one role; the (slow) argon2 hash of PASSWORD is computed once."""
+    global _password_hash
+    if password == PASSWORD:
+        _password_hash = _password_hash or hash_password(PASSWORD)
+        password_hash = _password_hash
+    else:
+        password_hash = hash_password(password) if password else None
+    user = StaffUser(email=email or f"user{next(_counter)}@example.gr",
+                     display_name=kw.pop("display_name", "Δοκιμαστικός Χρήστης"),
+                     password_hash=password_hash,
+                     organisation_id=organisation.id if organisation else None, **kw)
+    if role is not None:
+        user.roles.append(RoleAssignment(role=role, office_id=office.id if office else None))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def create_token(purpose: TokenPurpose = TokenPurpose.display, office: Office | None = None,
+                 user: StaffUser | None = None, name: str = "Οθόνη") -> tuple[AccessToken, str]:
+    token, secret = AccessToken.issue(name, purpose, office_id=office.id if office else None,
+                                      user_id=user.id if user else None)
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def sign_in_client(client, user: StaffUser):
+    """Put ``user``'s session in ``client`` without the (slow) sign-in form."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+        session["seen"] = int(time.time())
+    return client

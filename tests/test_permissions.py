@@ -1,0 +1,191 @@
+"""Every registered route × every kind of actor: allowed, or refused (401/403/404).
+
+A route that is not in ``MATRIX`` fails this test: a new route needs a rule
+here as well as its ``@permission`` declaration. Each case names a sample of
+view arguments (``ARGS``) and the actors that must be let through; all other
+actors must be refused.
+"""
+from __future__ import annotations
+
+import pytest
+from flask import url_for
+
+from citizen_desk.extensions import db
+from citizen_desk.staff.models import Role, TokenPurpose
+from tests.factories import (create_office, create_organisation, create_token, create_user,
+                             sign_in_client)
+
+ACTORS = ["anonymous", "citizen_link", "admin", "manager_a", "clerk_a", "clerk_b",
+          "ngo_x", "ngo_y", "kiosk_a", "display_a", "display_b", "integration_clerk_a",
+          "revoked_token", "malformed_token"]
+SESSION_USERS = {"admin", "manager_a", "clerk_a", "clerk_b", "ngo_x", "ngo_y"}
+EVERYONE = set(ACTORS) - {"revoked_token", "malformed_token"}
+#: Integration tokens act through the API only; on pages they are refused.
+PAGE_VISITORS = EVERYONE - {"integration_clerk_a"}
+PEOPLE = SESSION_USERS
+MANAGERS = {"admin", "manager_a"}
+ADMIN = {"admin"}
+
+#: endpoint -> [(sample arguments, actors allowed)]
+MATRIX: dict[str, list[tuple[str, set[str]]]] = {
+    "home.index": [("none", PAGE_VISITORS)],
+    "home_api.health": [("none", EVERYONE)],
+    "staff.login": [("none", PAGE_VISITORS)],
+    "staff.logout": [("none", PAGE_VISITORS)],
+    "staff.dashboard": [("none", PEOPLE)],
+    "staff.password": [("none", PEOPLE)],
+    "staff.profile": [("none", PEOPLE)],
+    "staff.users": [("none", MANAGERS)],
+    "staff.new_user": [("none", MANAGERS)],
+    "staff.user": [("victim_a", MANAGERS), ("victim_b", ADMIN)],
+    "staff.add_role": [("victim_a", MANAGERS), ("victim_b", ADMIN)],
+    "staff.remove_role": [("victim_a", MANAGERS), ("victim_b", ADMIN)],
+    "staff.disable_user": [("victim_a", MANAGERS), ("victim_b", ADMIN)],
+    "staff.enable_user": [("victim_a", MANAGERS), ("victim_b", ADMIN)],
+    "staff.reset_password": [("victim_a", MANAGERS), ("victim_b", ADMIN)],
+    "staff.tokens": [("none", MANAGERS)],
+    "staff.new_token": [("none", MANAGERS)],
+    "staff.revoke_token": [("token_a", MANAGERS), ("token_b", ADMIN)],
+    "staff.organisations": [("none", ADMIN)],
+    "staff.new_organisation": [("none", ADMIN)],
+    "staff.audit_log": [("none", MANAGERS)],
+}
+
+
+@pytest.fixture
+def world(app):
+    """Two offices, two NGOs, a person for each role, devices and an integration."""
+    with app.app_context():
+        a, b = create_office("ATH1"), create_office("THE1")
+        x, y = create_organisation("Οργάνωση Χ"), create_organisation("Οργάνωση Υ")
+        users = {
+            "admin": create_user(role=Role.admin),
+            "manager_a": create_user(role=Role.manager, office=a),
+            "clerk_a": create_user(role=Role.clerk, office=a),
+            "clerk_b": create_user(role=Role.clerk, office=b),
+            "ngo_x": create_user(role=Role.ngo, organisation=x),
+            "ngo_y": create_user(role=Role.ngo, organisation=y),
+        }
+        secrets = {
+            "kiosk_a": create_token(TokenPurpose.kiosk, a)[1],
+            "display_a": create_token(TokenPurpose.display, a)[1],
+            "display_b": create_token(TokenPurpose.display, b)[1],
+            "integration_clerk_a": create_token(TokenPurpose.integration,
+                                                user=users["clerk_a"])[1],
+        }
+        revoked, secret = create_token(TokenPurpose.kiosk, a)
+        revoked.revoke()
+        secrets["revoked_token"] = secret
+        db.session.commit()
+        return {"office_ids": {"a": a.id, "b": b.id}, "secrets": secrets,
+                "user_ids": {name: u.id for name, u in users.items()}}
+
+
+def sample_args(app, world, sample: str) -> dict:
+    """Fresh objects for each request, so that one request's effect doesn't change the next."""
+    if sample == "none":
+        return {}
+    with app.app_context():
+        from citizen_desk.catalog.models import Office
+        office = db.session.get(Office, world["office_ids"][sample[-1]])
+        if sample.startswith("victim"):
+            victim = create_user(role=Role.clerk, office=office, password=None)
+            role_id = victim.roles[0].id
+            db.session.commit()
+            return {"user_id": victim.id, "role_id": role_id}
+        if sample.startswith("token"):
+            token, _ = create_token(TokenPurpose.display, office)
+            db.session.commit()
+            return {"token_id": token.id}
+    raise AssertionError(sample)
+
+
+def client_for(app, world, actor: str):
+    client = app.test_client()
+    headers = {}
+    if actor in SESSION_USERS:
+        from citizen_desk.staff.models import StaffUser
+        with app.app_context():
+            sign_in_client(client, db.session.get(StaffUser, world["user_ids"][actor]))
+    elif actor == "malformed_token":
+        headers["Authorization"] = "Bearer"
+    elif actor in world["secrets"]:
+        headers["Authorization"] = f"Bearer {world['secrets'][actor]}"
+    return client, headers
+
+
+def refused(response) -> bool:
+    if response.status_code in (401, 403, 404):
+        return True
+    # The sign-in redirect of a refused page carries ?next= (signing out redirects without).
+    return response.status_code == 302 and "/staff/login?next=" in response.headers["Location"]
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = endpoints - set(MATRIX)
+    assert not missing, f"routes without a permission rule in tests/test_permissions.py: {missing}"
+    assert not set(MATRIX) - endpoints, "the matrix names routes that no longer exist"
+
+
+def test_every_view_declares_a_permission(app):
+    undeclared = [endpoint for endpoint, view in app.view_functions.items()
+                  if endpoint != "static" and not hasattr(view, "permission")]
+    assert undeclared == []
+
+
+def _cases(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for sample, allowed in MATRIX.get(rule.endpoint, []):
+                yield rule.endpoint, method, sample, allowed
+
+
+def test_permission_matrix(app, world):
+    failures = []
+    for endpoint, method, sample, allowed in _cases(app):
+        for actor in ACTORS:
+            args = sample_args(app, world, sample)
+            client, headers = client_for(app, world, actor)
+            with app.test_request_context():
+                url = url_for(endpoint, **args)
+            if actor == "citizen_link":
+                url += ("&" if "?" in url else "?") + "token=not-a-real-manage-token"
+            response = client.open(url, method=method, headers=headers)
+            if response.status_code >= 500:
+                failures.append(f"{method} {url} as {actor}: {response.status_code}")
+            elif actor in allowed and refused(response):
+                failures.append(f"{method} {url} as {actor}: refused "
+                                f"({response.status_code}) but should be allowed")
+            elif actor not in allowed and not refused(response):
+                failures.append(f"{method} {url} as {actor}: allowed "
+                                f"({response.status_code}) but should be refused")
+    assert not failures, "\n".join(failures)
+
+
+def test_api_refuses_bad_tokens_with_401_json(client):
+    response = client.get("/api/v1/health", headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.json["error"]["status"] == 401
+
+
+def test_api_ignores_session_cookies(app, world):
+    """A signed-in browser gets nothing from the API by its cookie (so no CSRF there)."""
+    from citizen_desk.staff.permissions import current_actor
+    client, _ = client_for(app, world, "admin")
+    with client:
+        client.get("/api/v1/health")
+        assert current_actor().is_anonymous
+
+
+def test_token_use_is_recorded(app, world):
+    from citizen_desk.staff.models import AccessToken, hash_token
+    client, headers = client_for(app, world, "display_a")
+    client.get("/api/v1/health", headers=headers)
+    with app.app_context():
+        token = db.session.scalar(db.select(AccessToken).where(
+            AccessToken.token_hash == hash_token(world["secrets"]["display_a"])))
+        assert token.last_used_dt is not None
