@@ -1,8 +1,7 @@
 """Command-line tools shared by every capability: translations and the demo."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import os
 
 import click
 from babel.messages.frontend import CommandLineInterface
@@ -20,7 +19,14 @@ POT = TRANSLATIONS / "messages.pot"
 
 
 def _pybabel(*args: str):
-    CommandLineInterface().run(["pybabel", "-q", *args])
+    # From the project root with relative inputs, so that the catalogs' source
+    # references don't depend on where the checkout lives.
+    previous = os.getcwd()
+    os.chdir(PROJECT_ROOT)
+    try:
+        CommandLineInterface().run(["pybabel", "-q", *args])
+    finally:
+        os.chdir(previous)
 
 
 @translate.command("extract")
@@ -28,8 +34,7 @@ def extract():
     """Extract messages from code and templates into messages.pot."""
     _pybabel("extract", "-F", str(PROJECT_ROOT / "babel.cfg"), "-k", "_l",
              "-k", "lazy_ngettext:1,2", "--add-comments=i18n:", "--sort-by-file",
-             "-w", "100", "-o", str(POT), str(PROJECT_ROOT / "citizen_desk"),
-             str(PROJECT_ROOT / "templates"))
+             "-w", "100", "-o", str(POT), "citizen_desk", "templates")
 
 
 @translate.command("update")
