@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
-from flask import current_app, request, session, url_for
+from flask import current_app, has_request_context, request, session, url_for
 from flask_babel import get_locale
 
 #: Each language's own name, shown in the switcher in that language.
@@ -31,6 +31,8 @@ def _valid(code) -> str | None:
 
 def select_locale() -> str:
     """Flask-Babel's locale selector."""
+    if not has_request_context():  # CLI and jobs: the default, or ``force_locale``
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     explicit = _valid(request.args.get("lang"))
     if explicit:
         session["lang"] = explicit
