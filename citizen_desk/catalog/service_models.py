@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, ForeignKey, Integer, String,
                         Table, Text, false, true)
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from citizen_desk.core.content import TranslatedText, pick
@@ -16,6 +17,15 @@ from citizen_desk.extensions import db
 
 #: Personal fields a service may require from the citizen who books it.
 PERSONAL_FIELDS = ("amka", "afm", "id_number", "birth_date", "address", "phone", "email")
+PERSONAL_FIELD_LABELS = {
+    "amka": _l("Social security number (AMKA)"),
+    "afm": _l("Tax identification number (AFM)"),
+    "id_number": _l("Identity card or passport number"),
+    "birth_date": _l("Date of birth"),
+    "address": _l("Home address"),
+    "phone": _l("Phone number"),
+    "email": _l("Email address"),
+}
 
 service_office = Table(
     "service_office", db.Model.metadata,
