@@ -3,6 +3,7 @@ import copy
 import json
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from citizen_desk.catalog.demo import demo_document
@@ -12,6 +13,17 @@ from citizen_desk.catalog.models import Counter, Office, OpeningRule, Service
 from citizen_desk.extensions import db
 from tests.conftest import _empty_tables
 from tests.factories import minimal_document
+
+
+@pytest.fixture(autouse=True)
+def english(request):
+    """Messages in English (outside a request the default locale, Greek, applies)."""
+    if "app_ctx" in request.fixturenames:
+        request.getfixturevalue("app_ctx")
+        with force_locale("en"):
+            yield
+    else:
+        yield
 
 
 def count(model):
@@ -172,7 +184,7 @@ def test_cli_import_and_export(app, runner, tmp_path):
     path.write_text(json.dumps(demo_document(), ensure_ascii=False), encoding="utf-8")
     result = runner.invoke(args=["catalog", "import", str(path), "--lang", "en"])
     assert result.exit_code == 0, result.output
-    assert "services: 14 created, 0 updated, 0 unchanged" in result.output
+    assert "Services: 14 created, 0 updated, 0 unchanged" in result.output
     result = runner.invoke(args=["catalog", "export"])
     assert result.exit_code == 0
     assert json.loads(result.output) == demo_document()

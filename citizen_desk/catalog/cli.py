@@ -6,13 +6,16 @@ import sys
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 
 from citizen_desk.catalog.exporter import dump, export_catalog
 from citizen_desk.catalog.importer import CatalogImportError, import_catalog, load_file
 from citizen_desk.extensions import db
 
 catalog = AppGroup("catalog", help="Import and export the service catalog.")
+
+KIND_NAMES = {"categories": _l("Categories"), "offices": _l("Offices"),
+              "services": _l("Services")}
 
 LANG_OPTION = click.option(
     "--lang", default=None, help="Language of the messages (default: the default locale).")
@@ -47,7 +50,7 @@ def import_command(path, dry_run, lang):
             db.session.commit()
         for kind, counts in summary.counts.items():
             click.echo(_("%(kind)s: %(created)d created, %(updated)d updated, "
-                         "%(unchanged)d unchanged", kind=kind, **counts))
+                         "%(unchanged)d unchanged", kind=KIND_NAMES.get(kind, kind), **counts))
         if dry_run:
             click.echo(_("Dry run: nothing was saved."))
 

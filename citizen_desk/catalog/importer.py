@@ -96,9 +96,10 @@ def _check_duplicates(document: dict):
         for index, record in enumerate(document.get(kind, [])):
             code = record["code"]
             if code in seen:
+                first = f"{kind}[{seen[code]}]"
                 problems.append((f"{kind}[{index}].code", _l(
                     "duplicate code %(code)s (first used at %(place)s)",
-                    code=code, place=f"{kind}[{seen[code]}]")))
+                    code=code, place=first)))
             seen.setdefault(code, index)
     for index, office in enumerate(document.get("offices", [])):
         seen = set()
