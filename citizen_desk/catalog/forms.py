@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, Form, FormField, IntegerField,
                      SelectMultipleField, StringField, TextAreaField, TimeField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (URL, DataRequired, Email, InputRequired, Length, NumberRange,
                                 Optional, Regexp, ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -18,9 +19,14 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from citizen_desk.catalog.service_models import PERSONAL_FIELD_LABELS, PERSONAL_FIELDS
 from citizen_desk.catalog.validation import CODE_PATTERN, MAX_ITEMS, MAX_LENGTH, CatalogError
 
-WEEKDAY_CHOICES = [(1, _l("Monday")), (2, _l("Tuesday")), (3, _l("Wednesday")),
-                   (4, _l("Thursday")), (5, _l("Friday")), (6, _l("Saturday")),
-                   (7, _l("Sunday"))]
+WEEKDAY_CHOICES = [SelectChoice(n, label) for n, label in (
+    (1, _l("Monday")), (2, _l("Tuesday")), (3, _l("Wednesday")), (4, _l("Thursday")),
+    (5, _l("Friday")), (6, _l("Saturday")), (7, _l("Sunday")))]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """``[(value, label), …]`` (e.g. offices or services by id) as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -154,12 +160,18 @@ class ClosureForm(FlaskForm):
         if self.start_date.data and field.data and field.data < self.start_date.data:
             raise ValidationError(_l("The last day must be on or after the first day."))
 
-    def validate_end_time(self, field):
-        if (self.start_time.data is None) != (field.data is None):
-            raise ValidationError(_l("Give both times for a closure of part of the day, "
-                                     "or neither for whole days."))
-        if field.data and field.data <= self.start_time.data:
-            raise ValidationError(_l("The end time must be after the start time."))
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        start, end = self.start_time.data, self.end_time.data
+        if (start is None) != (end is None):
+            self.end_time.errors = [*self.end_time.errors, _l(
+                "Give both times for a closure of part of the day, or neither for whole days.")]
+            return False
+        if start and end and end <= start:
+            self.end_time.errors = [*self.end_time.errors,
+                                    _l("The end time must be after the start time.")]
+            return False
+        return valid
 
     def values(self) -> dict:
         return dict(start_date=self.start_date.data, end_date=self.end_date.data,
@@ -190,7 +202,7 @@ class ServiceForm(FlaskForm):
     walk_in = BooleanField(_l("Served without an appointment"), default=True)
     required_fields = MultiCheckboxField(
         _l("Personal details to ask for"),
-        choices=[(name, PERSONAL_FIELD_LABELS[name]) for name in PERSONAL_FIELDS])
+        choices=[SelectChoice(name, PERSONAL_FIELD_LABELS[name]) for name in PERSONAL_FIELDS])
     offices = MultiCheckboxField(_l("Offered at"), coerce=int, choices=[])
     name = translated("name", _l("Name"), required=True)
     summary = translated("summary", _l("Summary"))
