@@ -59,3 +59,31 @@ def test_unknown_office_is_a_json_404(demo, client):
     response = client.get("/api/v1/offices/NOPE?lang=el")
     assert response.status_code == 404
     assert response.json["error"]["message"] == "Δεν υπάρχει γραφείο με αυτόν τον κωδικό."
+
+
+def test_cached_search_follows_catalog_changes(demo, client):
+    url = "/api/v1/services?q=αμκα&lang=el"
+    assert [s["code"] for s in client.get(url).json["services"]] == ["amka-issue"]
+    with demo.app_context():
+        from citizen_desk.catalog import operations as ops
+        from citizen_desk.catalog.queries import service_by_code
+        ops.retire_service(service_by_code("amka-issue"))
+        db.session.commit()
+    assert client.get(url).json["services"] == []
+
+
+def test_another_process_sees_a_change_once_its_cache_expires(demo, client, database_url):
+    from citizen_desk import create_app
+    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                        "CATALOG_CACHE_SECONDS": 0})
+    other_client = other.test_client()
+    url = "/api/v1/services?q=ehic&lang=en"
+    assert len(other_client.get(url).json["services"]) == 1
+    with demo.app_context():
+        from citizen_desk.catalog import operations as ops
+        from citizen_desk.catalog.queries import service_by_code
+        ops.retire_service(service_by_code("ehic"))
+        db.session.commit()
+    assert other_client.get(url).json["services"] == []
+    with other.app_context():
+        db.engine.dispose()

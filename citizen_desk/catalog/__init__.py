@@ -7,7 +7,7 @@ from citizen_desk.catalog import models  # noqa: F401  (registers the tables)
 
 
 def init_app(app):
-    from citizen_desk.catalog import cli, demo  # noqa: F401  (demo registers its seeder)
+    from citizen_desk.catalog import cli, demo, revision  # noqa: F401  (demo: its seeder)
     from citizen_desk.catalog.api import api
     from citizen_desk.catalog.views import bp
     from citizen_desk.extensions import csrf
@@ -16,3 +16,4 @@ def init_app(app):
     app.register_blueprint(api, url_prefix="/api/v1")
     csrf.exempt(api)
     cli.init_app(app)
+    revision.init_app(app)

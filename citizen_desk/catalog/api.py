@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from citizen_desk.catalog import queries
 from citizen_desk.catalog.calendar import closed_days
 from citizen_desk.catalog.exporter import export_rule
-from citizen_desk.catalog.search import MAX_QUERY_LENGTH
+from citizen_desk.catalog import revision
+from citizen_desk.catalog.search import MAX_QUERY_LENGTH, words
 from citizen_desk.catalog.validation import CODE_PATTERN, LANGUAGE_PATTERN
 from citizen_desk.catalog.views import UPCOMING_DAYS, local_today
 from citizen_desk.core.content import pick
@@ -64,7 +65,7 @@ def _service(service, language):
         "bookable_online": service.bookable_online,
         "walk_in": service.walk_in,
         "offices": [office.code for office in service.offices if not office.retired],
-        "url": url_for("catalog.service", code=service.code, lang=language, _external=True),
+        "url": url_for("catalog.service", code=service.code, lang=language),
     }
 
 
@@ -82,9 +83,14 @@ def services():
         if office is None:
             raise BadParameter("office", _("There is no office with this code."))
     limit = _limit()
-    found = queries.find_services(query, language, office=office, limit=limit)
-    return jsonify(language=language, count=len(found),
-                   services=[_service(service, language) for service in found])
+
+    def compute():
+        found = queries.find_services(query, language, office=office, limit=limit)
+        return [_service(service, language) for service in found]
+    # Popular searches are served from the cache until the catalog changes.
+    key = ("services", language, " ".join(words(query)), office.code if office else None, limit)
+    found = revision.cache().get_or_compute(key, compute)
+    return jsonify(language=language, count=len(found), services=found)
 
 
 def _office(office, language):
@@ -93,7 +99,7 @@ def _office(office, language):
         "name": office.display_name(language),
         "address": pick(office.address, language),
         "timezone": office.timezone,
-        "url": url_for("catalog.office", code=office.code, lang=language, _external=True),
+        "url": url_for("catalog.office", code=office.code, lang=language),
     }
 
 
