@@ -12,8 +12,8 @@ from flask import url_for
 
 from citizen_desk.extensions import db
 from citizen_desk.staff.models import Role, TokenPurpose
-from tests.factories import (create_office, create_organisation, create_token, create_user,
-                             sign_in_client)
+from tests.factories import (create_office, create_organisation, create_service, create_token,
+                             create_user, sign_in_client)
 
 ACTORS = ["anonymous", "citizen_link", "admin", "manager_a", "clerk_a", "clerk_b",
           "ngo_x", "ngo_y", "kiosk_a", "display_a", "display_b", "integration_clerk_a",
@@ -30,6 +30,13 @@ ADMIN = {"admin"}
 MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     "home.index": [("none", PAGE_VISITORS)],
     "home_api.health": [("none", EVERYONE)],
+    "catalog.index": [("none", PAGE_VISITORS)],
+    "catalog.service": [("service", PAGE_VISITORS)],
+    "catalog.offices": [("none", PAGE_VISITORS)],
+    "catalog.office": [("office_a", PAGE_VISITORS)],
+    "catalog_api.services": [("none", EVERYONE)],
+    "catalog_api.offices": [("none", EVERYONE)],
+    "catalog_api.office": [("office_a", EVERYONE)],
     "staff.login": [("none", PAGE_VISITORS)],
     "staff.logout": [("none", PAGE_VISITORS)],
     "staff.dashboard": [("none", PEOPLE)],
@@ -73,11 +80,13 @@ def world(app):
             "integration_clerk_a": create_token(TokenPurpose.integration,
                                                 user=users["clerk_a"])[1],
         }
+        service = create_service(code="family-status", offices=[a])
         revoked, secret = create_token(TokenPurpose.kiosk, a)
         revoked.revoke()
         secrets["revoked_token"] = secret
         db.session.commit()
         return {"office_ids": {"a": a.id, "b": b.id}, "secrets": secrets,
+                "service_code": service.code,
                 "user_ids": {name: u.id for name, u in users.items()}}
 
 
@@ -85,6 +94,10 @@ def sample_args(app, world, sample: str) -> dict:
     """Fresh objects for each request, so that one request's effect doesn't change the next."""
     if sample == "none":
         return {}
+    if sample == "office_a":
+        return {"code": "ATH1"}
+    if sample == "service":
+        return {"code": world["service_code"]}
     with app.app_context():
         from citizen_desk.catalog.models import Office
         office = db.session.get(Office, world["office_ids"][sample[-1]])

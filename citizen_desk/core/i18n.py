@@ -31,7 +31,7 @@ def _valid(code) -> str | None:
 
 def select_locale() -> str:
     """Flask-Babel's locale selector."""
-    if not has_request_context():  # CLI and jobs: the default language
+    if not has_request_context():  # CLI and jobs: the default, or ``force_locale``
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     explicit = _valid(request.args.get("lang"))
     if explicit:

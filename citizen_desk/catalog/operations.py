@@ -1,0 +1,266 @@
+"""Operations that change the catalog: offices, rules, closures, counters, services.
+
+Plain functions over the session: they take plain values, validate them
+(raising ``CatalogError`` naming the field), change the session and
+``flush()``. The caller commits — once per request, once per import.
+Nothing a booking or ticket may point to is deleted: offices, counters and
+services are retired. Rules and closures are configuration and can be removed.
+"""
+from __future__ import annotations
+
+from datetime import date, time
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from citizen_desk.catalog import validation as v
+from citizen_desk.catalog.models import (POOLS, Category, Closure, Counter, Office,
+                                         OpeningRule, Service)
+from citizen_desk.catalog.search import index_service
+from citizen_desk.catalog.service_models import PERSONAL_FIELDS
+from citizen_desk.catalog.validation import CatalogError
+from citizen_desk.extensions import db
+
+_UNSET = object()
+
+OFFICE_DEFAULTS = dict(address=None, directions=None, timezone="Europe/Athens", phone=None,
+                       email=None, min_notice_hours=12, max_days_ahead=180, slot_minutes=15,
+                       holiday_country="GR", holiday_subdivision=None, notes=None)
+
+
+def _apply(obj, values: dict):
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+
+
+# -- offices ---------------------------------------------------------------------------------
+
+def _office_values(values: dict, office: Office | None) -> dict:
+    code = v.check_code(values["code"])
+    clash = db.session.scalar(select(Office.id).where(Office.code == code))
+    if clash and (office is None or clash != office.id):
+        raise CatalogError("code", _l("Another office already has this code."))
+    country, subdivision = v.check_holidays(values["holiday_country"],
+                                            values["holiday_subdivision"])
+    return dict(
+        code=code,
+        name=v.check_text(values["name"], "name", "name", required=True),
+        address=v.check_text(values["address"], "address", "address"),
+        directions=v.check_text(values["directions"], "directions", "directions"),
+        timezone=v.check_timezone(values["timezone"]),
+        phone=(values["phone"] or "").strip()[:40] or None,
+        email=(values["email"] or "").strip()[:254] or None,
+        min_notice_hours=v.check_int(values["min_notice_hours"], "min_notice_hours", 0, 24 * 60),
+        max_days_ahead=v.check_int(values["max_days_ahead"], "max_days_ahead", 1, 730),
+        slot_minutes=v.check_int(values["slot_minutes"], "slot_minutes", 1, 240),
+        holiday_country=country, holiday_subdivision=subdivision,
+        notes=(values["notes"] or "").strip() or None,
+    )
+
+
+def create_office(code: str, name: dict, **fields) -> Office:
+    """A new office; ``fields`` as in ``OFFICE_DEFAULTS``."""
+    unknown = set(fields) - set(OFFICE_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown office fields {sorted(unknown)}")
+    values = _office_values({**OFFICE_DEFAULTS, **fields, "code": code, "name": name}, None)
+    office = Office(**values)
+    db.session.add(office)
+    db.session.flush()
+    return office
+
+
+def update_office(office: Office, **changes) -> Office:
+    current = {key: getattr(office, key) for key in (*OFFICE_DEFAULTS, "code", "name")}
+    unknown = set(changes) - set(current)
+    if unknown:
+        raise TypeError(f"unknown office fields {sorted(unknown)}")
+    _apply(office, _office_values({**current, **changes}, office))
+    db.session.flush()
+    return office
+
+
+def retire_office(office: Office, retired: bool = True):
+    """Hide an office from citizens; its history stays."""
+    office.retired = retired
+    db.session.flush()
+
+
+# -- opening rules ---------------------------------------------------------------------------
+
+def _rule_values(office: Office, values: dict, rule: OpeningRule | None) -> dict:
+    weekdays = values["weekdays"]
+    if (not weekdays or not isinstance(weekdays, (list, tuple, set))
+            or any(isinstance(d, bool) or d not in range(1, 8) for d in weekdays)):
+        raise CatalogError("weekdays", _l("Choose at least one day of the week."))
+    start = v.check_time(values["start_time"], "start_time")
+    end = v.check_time(values["end_time"], "end_time")
+    if start >= end:
+        raise CatalogError("end_time", _l("The closing time must be after the opening time."))
+    valid_from = v.check_date(values["valid_from"], "valid_from")
+    valid_until = v.check_date(values["valid_until"], "valid_until", required=False)
+    if valid_until and valid_until < valid_from:
+        raise CatalogError("valid_until", _l("The last day must be on or after the first day."))
+    seats = values["seats"] or {}
+    if not isinstance(seats, dict) or set(seats) - set(POOLS):
+        raise CatalogError("seats", _l("Seats are given per pool: public, staff or ngo."))
+    counts = {f"seats_{pool}": v.check_int(seats.get(pool, 0), f"seats.{pool}", 0, 1000)
+              for pool in POOLS}
+    services = list(values["services"] or [])
+    for service in services:
+        if office not in service.offices:
+            raise CatalogError("services", _l("%(service)s is not offered at this office.",
+                                              service=service.code))
+    candidate = OpeningRule(weekdays=OpeningRule.weekday_mask(weekdays), start_time=start,
+                            end_time=end, valid_from=valid_from, valid_until=valid_until)
+    for other in office.rules:
+        if other is rule or not candidate.overlaps(other):
+            continue
+        if services and other.services and not set(services) & set(other.services):
+            continue
+        raise CatalogError("start_time", _l(
+            "These hours overlap another opening rule of this office (%(start)s–%(end)s).",
+            start=other.start_time.strftime("%H:%M"), end=other.end_time.strftime("%H:%M")))
+    return dict(weekdays=candidate.weekdays, start_time=start, end_time=end,
+                valid_from=valid_from, valid_until=valid_until,
+                repeat_weeks=v.check_int(values["repeat_weeks"], "repeat_weeks", 1, 52),
+                services=services, **counts)
+
+
+def add_rule(office: Office, weekdays, start_time: time, end_time: time, valid_from: date,
+             valid_until: date | None = None, repeat_weeks: int = 1, seats: dict | None = None,
+             services=()) -> OpeningRule:
+    """Open ``office`` on ``weekdays`` (ISO numbers) between two local times.
+
+    ``seats`` is ``{"public": n, "staff": n, "ngo": n}`` per slot; none at all
+    makes walk-in hours. No ``services`` means every service of the office.
+    """
+    values = _rule_values(office, dict(
+        weekdays=weekdays, start_time=start_time, end_time=end_time, valid_from=valid_from,
+        valid_until=valid_until, repeat_weeks=repeat_weeks, seats=seats, services=services),
+        None)
+    rule = OpeningRule(**values)
+    office.rules.append(rule)
+    db.session.flush()
+    return rule
+
+
+def update_rule(rule: OpeningRule, **changes) -> OpeningRule:
+    current = dict(weekdays=rule.weekday_numbers, start_time=rule.start_time,
+                   end_time=rule.end_time, valid_from=rule.valid_from,
+                   valid_until=rule.valid_until, repeat_weeks=rule.repeat_weeks,
+                   seats=rule.seats, services=list(rule.services))
+    if set(changes) - set(current):
+        raise TypeError(f"unknown rule fields {sorted(set(changes) - set(current))}")
+    values = _rule_values(rule.office, {**current, **changes}, rule)
+    services = values.pop("services")
+    _apply(rule, values)
+    if list(rule.services) != services:
+        rule.services = services
+    db.session.flush()
+    return rule
+
+
+def remove_rule(rule: OpeningRule):
+    rule.office.rules.remove(rule)
+    db.session.flush()
+
+
+# -- closures --------------------------------------------------------------------------------
+
+def _closure_values(values: dict) -> dict:
+    start = v.check_date(values["start_date"], "start_date")
+    end = v.check_date(values["end_date"], "end_date")
+    if end < start:
+        raise CatalogError("end_date", _l("The last day must be on or after the first day."))
+    start_time = v.check_time(values["start_time"], "start_time", required=False)
+    end_time = v.check_time(values["end_time"], "end_time", required=False)
+    if (start_time is None) != (end_time is None):
+        raise CatalogError("end_time" if end_time is None else "start_time", _l(
+            "Give both times for a closure of part of the day, or neither for whole days."))
+    if start_time and start_time >= end_time:
+        raise CatalogError("end_time", _l("The end time must be after the start time."))
+    return dict(start_date=start, end_date=end, start_time=start_time, end_time=end_time,
+                reason=v.check_text(values["reason"], "reason", "reason", required=True))
+
+
+def add_closure(office: Office, start_date: date, end_date: date, reason: dict,
+                start_time: time | None = None, end_time: time | None = None) -> Closure:
+    """Close ``office`` from ``start_date`` to ``end_date`` (between two times if given)."""
+    closure = Closure(**_closure_values(dict(start_date=start_date, end_date=end_date,
+                                             start_time=start_time, end_time=end_time,
+                                             reason=reason)))
+    office.closures.append(closure)
+    db.session.flush()
+    return closure
+
+
+def update_closure(closure: Closure, **changes) -> Closure:
+    current = {key: getattr(closure, key)
+               for key in ("start_date", "end_date", "start_time", "end_time", "reason")}
+    if set(changes) - set(current):
+        raise TypeError(f"unknown closure fields {sorted(set(changes) - set(current))}")
+    _apply(closure, _closure_values({**current, **changes}))
+    db.session.flush()
+    return closure
+
+
+def remove_closure(closure: Closure):
+    closure.office.closures.remove(closure)
+    db.session.flush()
+
+
+# -- counters --------------------------------------------------------------------------------
+
+def _counter_values(office: Office, values: dict, counter: Counter | None) -> dict:
+    code = v.check_code(values["code"])
+    for other in office.counters:
+        if other is not counter and other.code == code:
+            raise CatalogError("code", _l("Another counter of this office has this code."))
+    services = list(values["services"] or [])
+    for service in services:
+        if office not in service.offices:
+            raise CatalogError("services", _l("%(service)s is not offered at this office.",
+                                              service=service.code))
+    return dict(code=code, services=services, active=bool(values["active"]),
+                label=v.check_text(values["label"], "label", "label", required=True))
+
+
+def add_counter(office: Office, code: str, label: dict, services=(),
+                active: bool = True) -> Counter:
+    """A counter of ``office`` serving ``services`` (which the office must offer)."""
+    counter = Counter(**_counter_values(office, dict(code=code, label=label, services=services,
+                                                     active=active), None))
+    office.counters.append(counter)
+    db.session.flush()
+    return counter
+
+
+def update_counter(counter: Counter, **changes) -> Counter:
+    current = dict(code=counter.code, label=counter.label, services=list(counter.services),
+                   active=counter.active)
+    if set(changes) - set(current):
+        raise TypeError(f"unknown counter fields {sorted(set(changes) - set(current))}")
+    values = _counter_values(counter.office, {**current, **changes}, counter)
+    services = values.pop("services")
+    _apply(counter, values)
+    if list(counter.services) != services:
+        counter.services = services
+    db.session.flush()
+    return counter
+
+
+def retire_counter(counter: Counter):
+    counter.retire()
+    db.session.flush()
+
+
+from citizen_desk.catalog.service_operations import (  # noqa: E402,F401
+    create_service, ensure_category, retire_service, update_service)
+
+__all__ = ["CatalogError", "create_office", "update_office", "retire_office", "add_rule",
+           "update_rule", "remove_rule", "add_closure", "update_closure", "remove_closure",
+           "add_counter", "update_counter", "retire_counter", "create_service",
+           "update_service", "retire_service", "ensure_category", "PERSONAL_FIELDS",
+           "Category", "Service"]

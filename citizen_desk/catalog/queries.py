@@ -1,0 +1,82 @@
+"""Read-side queries shared by the catalog's pages and its API.
+
+Each loads what its page needs in a fixed number of queries (eager loading),
+never one query per service.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from citizen_desk.catalog.models import Category, Counter, Office, OpeningRule, Service
+from citizen_desk.catalog.search import fold, search
+from citizen_desk.extensions import db
+
+
+def live_offices() -> list[Office]:
+    return list(db.session.scalars(select(Office).where(Office.retired.is_(False))
+                                   .order_by(Office.code)))
+
+
+def office_by_code(code: str, with_details: bool = False) -> Office | None:
+    """The live office ``code`` (``None`` if unknown or retired)."""
+    stmt = select(Office).where(Office.code == code, Office.retired.is_(False))
+    if with_details:
+        stmt = stmt.options(
+            selectinload(Office.rules).selectinload(OpeningRule.services),
+            selectinload(Office.closures),
+            selectinload(Office.counters).selectinload(Counter.services))
+    return db.session.scalars(stmt).first()
+
+
+def service_by_code(code: str) -> Service | None:
+    stmt = (select(Service).where(Service.code == code, Service.retired.is_(False))
+            .options(selectinload(Service.offices).selectinload(Office.rules),
+                     selectinload(Service.offices).selectinload(Office.closures),
+                     selectinload(Service.category)))
+    return db.session.scalars(stmt).first()
+
+
+def _sort_key(language: str):
+    return lambda service: fold(service.display_name(language))
+
+
+def find_services(query: str | None, language: str, office: Office | None = None,
+                  limit: int | None = None) -> list[Service]:
+    """Live services matching ``query`` (all of them without one), best match first.
+
+    With a query: name matches first, then synonyms, summary, description;
+    ties in alphabetical order of the name in ``language``.
+    """
+    options = (selectinload(Service.offices), selectinload(Service.category))
+    if query and query.strip():
+        ranked = search(query, language, office.id if office else None, limit)
+        if not ranked:
+            return []
+        rank_of = dict(ranked)
+        services = db.session.scalars(select(Service).where(Service.id.in_(rank_of))
+                                      .options(*options))
+        name = _sort_key(language)
+        return sorted(services, key=lambda s: (rank_of[s.id], name(s)))
+    stmt = select(Service).where(Service.retired.is_(False)).options(*options)
+    if office is not None:
+        stmt = stmt.where(Service.offices.contains(office))
+    services = sorted(db.session.scalars(stmt), key=_sort_key(language))
+    return services[:limit] if limit else services
+
+
+def services_by_category(services: list[Service], language: str) -> list[tuple]:
+    """``[(category or None, [service, …]), …]`` in the categories' order, uncategorised last."""
+    groups: dict = {}
+    for service in services:
+        groups.setdefault(service.category, []).append(service)
+    categories = sorted((c for c in groups if c is not None),
+                        key=lambda c: (c.position, fold(c.display_name(language))))
+    ordered = [(category, groups[category]) for category in categories]
+    if None in groups:
+        ordered.append((None, groups[None]))
+    return ordered
+
+
+def categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.code)))

@@ -1,0 +1,125 @@
+"""Operations on services and their categories (see ``operations.py`` for the conventions)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from citizen_desk.catalog import validation as v
+from citizen_desk.catalog.search import index_service
+from citizen_desk.catalog.service_models import PERSONAL_FIELDS, Category, Service
+from citizen_desk.catalog.validation import CatalogError
+from citizen_desk.extensions import db
+
+SERVICE_DEFAULTS = dict(duration_minutes=15, category=None, bookable_online=True,
+                        walk_in=True, required_fields=(), summary=None, description=None,
+                        documents=None, fees=None, link=None, synonyms=None, offices=())
+
+
+def ensure_category(code: str, name: dict, position: int = 0) -> Category:
+    """The category ``code``, created or updated with ``name``."""
+    code = v.check_code(code)
+    name = v.check_text(name, "name", "name", required=True)
+    position = v.check_int(position, "position", 0, 10000)
+    category = db.session.scalar(select(Category).where(Category.code == code))
+    if category is None:
+        category = Category(code=code, name=name, position=position)
+        db.session.add(category)
+    else:
+        if category.name != name:
+            category.name = name
+        if category.position != position:
+            category.position = position
+    db.session.flush()
+    return category
+
+
+def _service_values(values: dict, service: Service | None) -> dict:
+    code = v.check_code(values["code"])
+    clash = db.session.scalar(select(Service.id).where(Service.code == code))
+    if clash and (service is None or clash != service.id):
+        raise CatalogError("code", _l("Another service already has this code."))
+    prefix = v.check_prefix(values["ticket_prefix"])
+    duration = v.check_int(values["duration_minutes"], "duration_minutes", 1, 480)
+    offices = list(values["offices"] or [])
+    for office in offices:
+        if duration % office.slot_minutes:
+            raise CatalogError("duration_minutes", _l(
+                "At %(office)s appointments last a multiple of %(minutes)d minutes.",
+                office=office.code, minutes=office.slot_minutes))
+    _check_prefix_clash(prefix, offices, service)
+    category = values["category"]
+    if category is not None and not isinstance(category, Category):
+        raise CatalogError("category", _l("Choose a category."))
+    fields = values["required_fields"] or ()
+    if not isinstance(fields, (list, tuple)) or any(f not in PERSONAL_FIELDS for f in fields):
+        raise CatalogError("required_fields", _l(
+            "Personal fields are among: %(fields)s.", fields=", ".join(PERSONAL_FIELDS)))
+    return dict(
+        code=code, ticket_prefix=prefix, duration_minutes=duration, category=category,
+        bookable_online=bool(values["bookable_online"]), walk_in=bool(values["walk_in"]),
+        required_fields=list(dict.fromkeys(fields)),
+        name=v.check_text(values["name"], "name", "name", required=True),
+        summary=v.check_text(values["summary"], "summary", "summary"),
+        description=v.check_text(values["description"], "description", "description"),
+        documents=v.check_text_lists(values["documents"], "documents", "document"),
+        fees=v.check_text(values["fees"], "fees", "fees"),
+        link=v.check_links(values["link"]),
+        synonyms=v.check_text_lists(values["synonyms"], "synonyms", "synonym"),
+        offices=offices,
+    )
+
+
+def _check_prefix_clash(prefix: str, offices, service: Service | None):
+    """Two live services of one office cannot share a ticket prefix (``A001`` would be ambiguous)."""
+    for office in offices:
+        stmt = select(Service).where(Service.ticket_prefix == prefix,
+                                     Service.retired.is_(False),
+                                     Service.offices.contains(office))
+        if service is not None and service.id is not None:
+            stmt = stmt.where(Service.id != service.id)
+        other = db.session.scalars(stmt.limit(1)).first()
+        if other is not None:
+            raise CatalogError("ticket_prefix", _l(
+                "At %(office)s the prefix %(prefix)s is already used by %(service)s.",
+                office=office.code, prefix=prefix, service=other.code))
+
+
+def create_service(code: str, ticket_prefix: str, name: dict, **fields) -> Service:
+    """A new service; ``fields`` as in ``SERVICE_DEFAULTS`` (``offices``: Office objects)."""
+    unknown = set(fields) - set(SERVICE_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown service fields {sorted(unknown)}")
+    values = _service_values({**SERVICE_DEFAULTS, **fields, "code": code,
+                              "ticket_prefix": ticket_prefix, "name": name}, None)
+    service = Service(**values)
+    db.session.add(service)
+    index_service(service)
+    db.session.flush()
+    return service
+
+
+def update_service(service: Service, **changes) -> Service:
+    current = {key: getattr(service, key) for key in SERVICE_DEFAULTS}
+    current.update(code=service.code, ticket_prefix=service.ticket_prefix, name=service.name,
+                   offices=list(service.offices))
+    unknown = set(changes) - set(current)
+    if unknown:
+        raise TypeError(f"unknown service fields {sorted(unknown)}")
+    values = _service_values({**current, **changes}, service)
+    offices = values.pop("offices")
+    for key, value in values.items():
+        if getattr(service, key) != value:
+            setattr(service, key, value)
+    if list(service.offices) != offices:
+        service.offices = offices
+    index_service(service)
+    db.session.flush()
+    return service
+
+
+def retire_service(service: Service, retired: bool = True):
+    """Hide ``service`` from citizens (and free its ticket prefix); history stays."""
+    if not retired and service.retired:
+        _check_prefix_clash(service.ticket_prefix, service.offices, service)
+    service.retired = retired
+    db.session.flush()

@@ -1,0 +1,110 @@
+"""The catalog's public pages: services by category with search, a service, an office."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from babel.dates import get_day_names
+from flask import Blueprint, abort, render_template, request
+from flask_babel import get_locale, gettext as _
+
+from citizen_desk.catalog import queries
+from citizen_desk.catalog.calendar import closed_days, weekly_hours
+from citizen_desk.catalog.search import MAX_QUERY_LENGTH
+from citizen_desk.catalog.service_models import PERSONAL_FIELD_LABELS
+from citizen_desk.core.content import pick
+from citizen_desk.core.db import utcnow
+from citizen_desk.core.access import permission, public
+from citizen_desk.core.i18n import current_language, zone
+
+bp = Blueprint("catalog", __name__)
+
+#: How far ahead the office page lists closures and holidays.
+UPCOMING_DAYS = 90
+
+
+def local_today(office):
+    return utcnow().astimezone(zone(office.timezone)).date()
+
+
+@bp.get("/services")
+@permission(public)
+def index():
+    """All services by category, or the results of a search (``?q=``)."""
+    query = request.args.get("q", "").strip()
+    language = current_language()
+    if len(query) > MAX_QUERY_LENGTH:
+        error = _("Enter at most %(max)d characters.", max=MAX_QUERY_LENGTH)
+        return render_template("catalog/index.html", query=query[:MAX_QUERY_LENGTH],
+                               error=error, groups=[], results=None), 422
+    if query:
+        return render_template("catalog/index.html", query=query, error=None, groups=[],
+                               results=queries.find_services(query, language))
+    services = queries.find_services(None, language)
+    return render_template("catalog/index.html", query="", error=None, results=None,
+                           groups=queries.services_by_category(services, language))
+
+
+@bp.get("/services/<code>")
+@permission(public)
+def service(code):
+    """One service: what it is, the documents to bring, and where it is offered."""
+    found = queries.service_by_code(code)
+    if found is None:
+        abort(404)
+    offices = [(office, weekly_hours_for(office, found)) for office in found.offices
+               if not office.retired]
+    today = utcnow().astimezone(zone()).date()
+    return render_template("catalog/service.html", service=found, offices=offices, today=today)
+
+
+def weekly_hours_for(office, service):
+    week = weekly_hours(office, local_today(office))
+    return {day: [rule for rule in rules if rule.applies_to(service)]
+            for day, rules in week.items()}
+
+
+@bp.get("/offices")
+@permission(public)
+def offices():
+    """Every office, with its address."""
+    return render_template("catalog/offices.html", offices=queries.live_offices())
+
+
+@bp.get("/offices/<code>")
+@permission(public)
+def office(code):
+    """One office: address, opening hours, upcoming closures and holidays, services."""
+    found = queries.office_by_code(code, with_details=True)
+    if found is None:
+        abort(404)
+    today = local_today(found)
+    services = queries.find_services(None, current_language(), office=found)
+    return render_template(
+        "catalog/office.html", office=found, week=weekly_hours(found, today), today=today,
+        closed=closed_days(found, today, today + timedelta(days=UPCOMING_DAYS)),
+        groups=queries.services_by_category(services, current_language()))
+
+
+def weekday_name(number: int) -> str:
+    """The localised name of ISO weekday ``number`` (1 = Monday)."""
+    return get_day_names("wide", locale=get_locale())[number - 1]
+
+
+def hhmm(value) -> str:
+    return value.strftime("%H:%M") if value else ""
+
+
+@bp.app_template_global()
+def content(values, default=""):
+    """A content translation in the reader's language (Greek, then any, as fallback)."""
+    return pick(values, current_language(), default=default)
+
+
+@bp.app_template_global()
+def personal_field_names(fields) -> str:
+    """``["amka", "afm"]`` → the fields' names in the reader's language, comma separated."""
+    return ", ".join(str(PERSONAL_FIELD_LABELS.get(name, name)) for name in fields)
+
+
+bp.add_app_template_global(weekday_name)
+bp.add_app_template_filter(hhmm)
