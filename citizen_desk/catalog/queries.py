@@ -5,11 +5,12 @@ never one query per service.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from citizen_desk.catalog.models import Category, Counter, Office, OpeningRule, Service
 from citizen_desk.catalog.search import fold, search
+from citizen_desk.core.content import pick
 from citizen_desk.extensions import db
 
 
@@ -63,6 +64,60 @@ def find_services(query: str | None, language: str, office: Office | None = None
         stmt = stmt.where(Service.offices.contains(office))
     services = sorted(db.session.scalars(stmt), key=_sort_key(language))
     return services[:limit] if limit else services
+
+
+def search_page(query: str, language: str, page: int, per_page: int) -> tuple[int, list[Service]]:
+    """``(total, services of page)`` for a search, best match first.
+
+    Only the matching names are loaded to order all results; full rows are
+    loaded for the one page shown.
+    """
+    ranked = search(query, language)
+    if not ranked:
+        return 0, []
+    rank_of = dict(ranked)
+    names = db.session.execute(select(Service.id, Service.name, Service.code)
+                               .where(Service.id.in_(rank_of))).all()
+    ordered = sorted(names, key=lambda row: (rank_of[row.id],
+                                             fold(pick(row.name, language, row.code))))
+    chosen = [row.id for row in ordered[(page - 1) * per_page:page * per_page]]
+    return len(ordered), _load_in_order(chosen)
+
+
+def category_page(category: Category | None, language: str, page: int,
+                  per_page: int) -> tuple[int, list[Service]]:
+    """``(total, services of page)`` of one category (``None``: services without one)."""
+    condition = (Service.category_id == category.id) if category else Service.category_id.is_(None)
+    names = db.session.execute(select(Service.id, Service.name, Service.code).where(
+        condition, Service.retired.is_(False))).all()
+    ordered = sorted(names, key=lambda row: fold(pick(row.name, language, row.code)))
+    chosen = [row.id for row in ordered[(page - 1) * per_page:page * per_page]]
+    return len(ordered), _load_in_order(chosen)
+
+
+def category_counts() -> list[tuple[Category | None, int]]:
+    """Live services per category (``None`` for those without one), in the categories' order."""
+    rows = db.session.execute(select(Service.category_id, func.count(Service.id))
+                              .where(Service.retired.is_(False))
+                              .group_by(Service.category_id)).all()
+    counts = dict(rows)
+    result = [(category, counts[category.id]) for category in categories()
+              if counts.get(category.id)]
+    if counts.get(None):
+        result.append((None, counts[None]))
+    return result
+
+
+def live_service_count() -> int:
+    return db.session.scalar(select(func.count(Service.id)).where(Service.retired.is_(False)))
+
+
+def _load_in_order(ids: list[int]) -> list[Service]:
+    if not ids:
+        return []
+    loaded = {service.id: service for service in db.session.scalars(
+        select(Service).where(Service.id.in_(ids)).options(selectinload(Service.category)))}
+    return [loaded[i] for i in ids if i in loaded]
 
 
 def services_by_category(services: list[Service], language: str) -> list[tuple]:

@@ -41,14 +41,19 @@ def _catalog_classes():
 
 @event.listens_for(Session, "before_flush")
 def _bump_on_catalog_change(session, flush_context, instances):
+    if session.info.get("catalog_changed"):
+        return  # one new revision per transaction is enough (an import flushes thousands of times)
     classes = _catalog_classes()
     changed = (*session.new, *session.dirty, *session.deleted)
     if not any(isinstance(obj, classes) for obj in changed):
         return
     session.info["catalog_changed"] = True
     revision = secrets.randbits(62)
+    # No synchronisation with the objects in the session: none is a CatalogRevision,
+    # and scanning them all on every flush made a large import quadratic.
     result = session.execute(update(CatalogRevision).where(CatalogRevision.id == 1)
-                             .values(revision=revision))
+                             .values(revision=revision)
+                             .execution_options(synchronize_session=False))
     if result.rowcount == 0:
         session.execute(insert(CatalogRevision).values(id=1, revision=revision))
 

@@ -20,6 +20,12 @@ bp = Blueprint("catalog", __name__)
 
 #: How far ahead the office page lists closures and holidays.
 UPCOMING_DAYS = 90
+#: Results per page of a search or a category.
+PER_PAGE = 20
+#: Up to this many services the catalog page lists them all; beyond, categories first.
+LIST_ALL_UP_TO = 60
+#: The ``?category=`` value of services that belong to no category.
+NO_CATEGORY = "-"
 
 
 def local_today(office):
@@ -29,19 +35,56 @@ def local_today(office):
 @bp.get("/services")
 @permission(public)
 def index():
-    """All services by category, or the results of a search (``?q=``)."""
+    """Services by category, one category, or the results of a search (``?q=``).
+
+    A small catalog is listed whole; a large one (a ΚΕΠ handles over a
+    thousand procedures) shows its categories first. Lists are paged.
+    """
     query = request.args.get("q", "").strip()
     language = current_language()
+    page = _page()
     if len(query) > MAX_QUERY_LENGTH:
         error = _("Enter at most %(max)d characters.", max=MAX_QUERY_LENGTH)
         return render_template("catalog/index.html", query=query[:MAX_QUERY_LENGTH],
                                error=error, groups=[], results=None), 422
     if query:
-        return render_template("catalog/index.html", query=query, error=None, groups=[],
-                               results=queries.find_services(query, language))
+        total, results = queries.search_page(query, language, page, PER_PAGE)
+        return _listing(query=query, results=results, total=total, page=page,
+                        args={"q": query})
+    category_code = request.args.get("category", "").strip()
+    if category_code:
+        category = None if category_code == NO_CATEGORY else next(
+            (c for c in queries.categories() if c.code == category_code), None)
+        if category is None and category_code != NO_CATEGORY:
+            abort(404)
+        total, results = queries.category_page(category, language, page, PER_PAGE)
+        if not total:
+            abort(404)
+        return _listing(category=category, category_code=category_code, results=results,
+                        total=total, page=page, args={"category": category_code})
+    if queries.live_service_count() > LIST_ALL_UP_TO:
+        return render_template("catalog/index.html", query="", error=None, results=None,
+                               groups=[], categories=queries.category_counts(),
+                               no_category=NO_CATEGORY)
     services = queries.find_services(None, language)
     return render_template("catalog/index.html", query="", error=None, results=None,
                            groups=queries.services_by_category(services, language))
+
+
+def _page() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 10_000))
+    except ValueError:
+        return 1
+
+
+def _listing(*, results, total, page, args, query="", category=None, category_code=None):
+    pages = max(1, -(-total // PER_PAGE))
+    if page > pages:
+        abort(404)
+    return render_template("catalog/index.html", query=query, error=None, groups=[],
+                           results=results, total=total, page=page, pages=pages, args=args,
+                           category=category, category_code=category_code)
 
 
 @bp.get("/services/<code>")

@@ -65,4 +65,5 @@ def audit_log():
         AuditEntry.action)).all()
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     return render_template("staff/audit.html", entries=entries, actions=actions, page=page,
-                           pages=pages, total=total, errors=errors, args=args)
+                           pages=pages, total=total, errors=errors,
+                           args=request.args.to_dict())
