@@ -19,8 +19,15 @@ DEV_SECRET_KEY = "citizen-desk-development-key-do-not-use-in-production"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class ConfigError(RuntimeError):
-    """A configuration problem that must stop the application from starting."""
+class ConfigError(SystemExit):
+    """A configuration problem that must stop the application from starting.
+
+    A ``SystemExit``: the CLI, gunicorn and ``python -m`` print the message
+    alone and exit with status 1, instead of burying it under a traceback.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(f"citizen_desk configuration error: {message}")
 
 
 class DefaultConfig:
