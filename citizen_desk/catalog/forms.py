@@ -51,7 +51,7 @@ def language_label(code: str):
 
 @lru_cache(maxsize=64)
 def _translations_form(languages: tuple, kind: str, required: bool, lines: bool, url: bool):
-    field = TextAreaField if (lines or kind in ("description", "directions")) else StringField
+    field = TextAreaField if (lines or kind in ("summary", "description", "directions")) else StringField
     max_length = MAX_LENGTH[kind] * (MAX_ITEMS if lines else 1)
     checks = [Length(max=max_length, message=_l("Enter at most %(max)d characters."))]
     if url:
@@ -84,6 +84,12 @@ class TranslatedField(FormField):
 def translated(kind: str, label, required: bool = False, lines: bool = False, url=False):
     """A sub-form with one input per configured language (see ``TranslatedField``)."""
     return TranslatedField(label, kind=kind, required=required, lines=lines, url=url)
+
+
+def whole_number(low: int, high: int) -> list:
+    """Validators of a required whole number between ``low`` and ``high``."""
+    return [InputRequired(message=_l("Enter a whole number.")),
+            NumberRange(low, high, message=_l("Enter a number from %(min)s to %(max)s."))]
 
 
 def _strip(value):
@@ -120,15 +126,16 @@ class OfficeForm(FlaskForm):
     name = translated("name", _l("Name"), required=True)
     address = translated("address", _l("Address"))
     directions = translated("directions", _l("How to get there"))
-    timezone = StringField(_l("Time zone"), [DataRequired()], default="Europe/Athens")
+    timezone = StringField(_l("Time zone"), [DataRequired(
+        message=_l("Enter a time zone, e.g. Europe/Athens."))], default="Europe/Athens")
     phone = StringField(_l("Phone"), [Optional(), Length(max=40)])
     email = StringField(_l("Email"), [Optional(), Email(message=_l("Enter an email address."))])
     slot_minutes = IntegerField(_l("Length of an appointment slot (minutes)"),
-                                [InputRequired(), NumberRange(1, 240)], default=15)
+                                whole_number(1, 240), default=15)
     min_notice_hours = IntegerField(_l("Minimum notice for a booking (hours)"),
-                                    [InputRequired(), NumberRange(0, 1440)], default=12)
+                                    whole_number(0, 1440), default=12)
     max_days_ahead = IntegerField(_l("Furthest day that can be booked (days ahead)"),
-                                  [InputRequired(), NumberRange(1, 730)], default=180)
+                                  whole_number(1, 730), default=180)
     holiday_country = StringField(_l("Country for public holidays"),
                                   [Optional(), Length(max=2)], default="GR",
                                   description=_l("Leave empty to ignore public holidays."))
@@ -156,13 +163,13 @@ class OpeningRuleForm(FlaskForm):
     valid_until = DateField(_l("Last day"), [Optional()],
                             description=_l("Leave empty if the hours have no end date."))
     repeat_weeks = IntegerField(_l("Repeat every how many weeks"),
-                                [InputRequired(), NumberRange(1, 52)], default=1)
+                                whole_number(1, 52), default=1)
     seats_public = IntegerField(_l("Seats per slot for citizens booking online"),
-                                [InputRequired(), NumberRange(0, 1000)], default=0)
+                                whole_number(0, 1000), default=0)
     seats_staff = IntegerField(_l("Seats per slot for bookings made by staff"),
-                               [InputRequired(), NumberRange(0, 1000)], default=0)
+                               whole_number(0, 1000), default=0)
     seats_ngo = IntegerField(_l("Seats per slot for bookings made by NGOs"),
-                             [InputRequired(), NumberRange(0, 1000)], default=0,
+                             whole_number(0, 1000), default=0,
                              description=_l("No seats in any pool makes walk-in hours."))
     services = MultiCheckboxField(_l("Services"), coerce=int, choices=[],
                                   description=_l("None chosen: every service of the office."))
@@ -230,10 +237,11 @@ class CounterForm(FlaskForm):
 class ServiceForm(FlaskForm):
     code = StringField(_l("Code"), [DataRequired(message=_l("Enter a code.")), Regexp(
         CODE_PATTERN, message=_l("Use letters, digits, dots, dashes or underscores."))])
-    ticket_prefix = StringField(_l("Ticket prefix"), [DataRequired(), Regexp(
+    ticket_prefix = StringField(_l("Ticket prefix"), [DataRequired(
+        message=_l("Enter a ticket prefix.")), Regexp(
         r"^[A-Za-z]{1,2}$", message=_l("Enter one or two Latin letters (e.g. A or BC)."))])
     duration_minutes = IntegerField(_l("Duration (minutes)"),
-                                    [InputRequired(), NumberRange(1, 480)], default=15)
+                                    whole_number(1, 480), default=15)
     bookable_online = BooleanField(_l("Can be booked online"), default=True)
     walk_in = BooleanField(_l("Served without an appointment"), default=True)
     required_fields = MultiCheckboxField(
