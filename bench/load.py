@@ -13,13 +13,14 @@ from urllib.parse import urlsplit
 
 
 def _worker(args):
-    url, path, count, deadline = args
+    url, paths, count, deadline, offset = args
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     latencies, errors = [], 0
-    for _ in range(count):
+    for n in range(count):
         if time.monotonic() > deadline:
             break
+        path = paths[(offset + n) % len(paths)]
         start = time.perf_counter()
         try:
             conn.request("GET", path, headers={"Accept-Language": "el"})
@@ -36,8 +37,12 @@ def _worker(args):
     return latencies, errors
 
 
-def run(url: str, path: str, requests: int, concurrency: int, seconds: float) -> dict:
-    """Send up to ``requests`` GETs in ``concurrency`` processes for at most ``seconds``."""
+def run(url: str, path, requests: int, concurrency: int, seconds: float) -> dict:
+    """Send up to ``requests`` GETs in ``concurrency`` processes for at most ``seconds``.
+
+    ``path`` is one path, or a list that the clients go through in turn.
+    """
+    paths = [path] if isinstance(path, str) else list(path)
     host = urlsplit(url).hostname
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError("load is only ever sent to a loopback address")
@@ -45,7 +50,8 @@ def run(url: str, path: str, requests: int, concurrency: int, seconds: float) ->
     started = time.monotonic()
     deadline = started + seconds
     with Pool(concurrency) as pool:
-        results = pool.map(_worker, [(url, path, per_worker, deadline)] * concurrency)
+        results = pool.map(_worker, [(url, paths, per_worker, deadline, i * per_worker)
+                                     for i in range(concurrency)])
     elapsed = time.monotonic() - started
     latencies = sorted(x for lat, _ in results for x in lat)
     errors = sum(e for _, e in results)

@@ -89,9 +89,8 @@ def main():
     flask(env, "db", "upgrade")
     flask(env, "demo", "seed")
     scenarios = [s for s in SCENARIOS if not args.only or args.only in s["name"]]
-    for scenario in scenarios:
-        if scenario.get("prepare"):
-            scenario["prepare"](env)
+    for prepare in dict.fromkeys(s["prepare"] for s in scenarios if s.get("prepare")):
+        prepare(env)
 
     app_proc, app_url = serve("citizen_desk:create_app()", env, args.workers, args.threads)
     base_proc, base_url = serve("bench.baseline_app:app", env, args.workers, args.threads)

@@ -1,13 +1,18 @@
 """Benchmark scenarios: what to request from citizen_desk and from the baseline.
 
 Each capability adds its scenarios here. ``prepare`` (optional) runs once
-against the migrated, seeded database before the servers start; it receives
-the environment the servers will get.
+against the migrated, seeded database before the servers start (once per
+distinct function, however many scenarios name it); it receives the
+environment the servers will get. ``path`` may be a list, gone through in turn.
 """
 
 from urllib.parse import quote
 
 from bench.catalog_data import prepare as prepare_catalog
+
+#: Distinct searches, more than the API's result cache holds: each one is computed.
+DISTINCT_SEARCHES = ["/api/v1/services?lang=el&q=" + quote(f"πιστοποιητικο {n}")
+                     for n in range(2000)]
 
 SCENARIOS = [
     {"name": "home page", "path": "/", "baseline": "/"},
@@ -15,4 +20,9 @@ SCENARIOS = [
     {"name": "services search (2,000 × 3 languages)",
      "path": "/api/v1/services?lang=en&q=" + quote("πιστοποιητικο"),
      "baseline": "/json", "prepare": prepare_catalog},
+    {"name": "services search, uncached (2,000 queries)", "path": DISTINCT_SEARCHES,
+     "baseline": "/json", "prepare": prepare_catalog},
+    {"name": "catalog page search (HTML)",
+     "path": "/services?lang=el&q=" + quote("βεβαιωση"), "baseline": "/",
+     "prepare": prepare_catalog},
 ]

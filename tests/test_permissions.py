@@ -56,6 +56,33 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     "staff.organisations": [("none", ADMIN)],
     "staff.new_organisation": [("none", ADMIN)],
     "staff.audit_log": [("none", MANAGERS)],
+    # The catalog's staff screens: office X's managers and administrators.
+    "catalog_admin.index": [("none", MANAGERS)],
+    "catalog_admin.offices": [("none", MANAGERS)],
+    "catalog_admin.new_office": [("none", ADMIN)],
+    "catalog_admin.office": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
+    "catalog_admin.edit_office": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
+    "catalog_admin.retire_office": [("fresh_office_a", ADMIN)],
+    "catalog_admin.reinstate_office": [("fresh_office_a", ADMIN)],
+    "catalog_admin.office_services": [("fresh_office_a", MANAGERS), ("fresh_office_b", ADMIN)],
+    "catalog_admin.new_rule": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
+    "catalog_admin.edit_rule": [("rule_a", MANAGERS), ("rule_b", ADMIN)],
+    "catalog_admin.remove_rule": [("rule_a", MANAGERS), ("rule_b", ADMIN)],
+    "catalog_admin.new_closure": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
+    "catalog_admin.edit_closure": [("closure_a", MANAGERS), ("closure_b", ADMIN)],
+    "catalog_admin.remove_closure": [("closure_a", MANAGERS), ("closure_b", ADMIN)],
+    "catalog_admin.new_counter": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
+    "catalog_admin.edit_counter": [("counter_a", MANAGERS), ("counter_b", ADMIN)],
+    "catalog_admin.retire_counter": [("counter_a", MANAGERS), ("counter_b", ADMIN)],
+    "catalog_admin.services": [("none", MANAGERS)],
+    "catalog_admin.new_service": [("none", MANAGERS)],
+    "catalog_admin.service": [("service_a", MANAGERS), ("service_ab", MANAGERS)],
+    "catalog_admin.edit_service": [("service_a", MANAGERS), ("service_ab", ADMIN),
+                                   ("service_b", ADMIN)],
+    "catalog_admin.retire_service": [("service_a", MANAGERS), ("service_ab", ADMIN),
+                                     ("service_b", ADMIN)],
+    "catalog_admin.reinstate_service": [("service_a", MANAGERS), ("service_ab", ADMIN),
+                                        ("service_b", ADMIN)],
 }
 
 
@@ -98,6 +125,10 @@ def sample_args(app, world, sample: str) -> dict:
         return {"code": "ATH1"}
     if sample == "service":
         return {"code": world["service_code"]}
+    if sample.startswith("cat_office"):
+        return {"office": {"a": "ATH1", "b": "THE1"}[sample[-1]]}
+    if sample.startswith(("fresh_office", "rule", "closure", "counter", "service_")):
+        return catalog_sample(app, world, sample)
     with app.app_context():
         from citizen_desk.catalog.models import Office
         office = db.session.get(Office, world["office_ids"][sample[-1]])
@@ -111,6 +142,49 @@ def sample_args(app, world, sample: str) -> dict:
             db.session.commit()
             return {"token_id": token.id}
     raise AssertionError(sample)
+
+
+def catalog_sample(app, world, sample: str) -> dict:
+    """A fresh office, rule, closure, counter or service (``_a``: of ATH1 or an office
+    ``manager_a`` manages, ``_b``: of THE1 or one they don't, ``_ab``: both)."""
+    from datetime import date
+
+    from citizen_desk.catalog import operations as ops
+    from citizen_desk.catalog.models import Office
+    from citizen_desk.staff.models import RoleAssignment
+    from tests.factories import add_rule
+    kind, _, where = sample.rpartition("_")
+    with app.app_context():
+        offices = [db.session.get(Office, world["office_ids"][letter]) for letter in where]
+        office = offices[0]
+        if kind == "fresh_office":
+            office = create_office()
+            if where == "a":
+                db.session.add(RoleAssignment(user_id=world["user_ids"]["manager_a"],
+                                              role=Role.manager, office_id=office.id))
+            args = {"office": office.code}
+        elif kind == "rule":
+            rule = add_rule(office, weekdays=[7], valid_from=date(2030 + len(office.rules), 1, 1),
+                            valid_until=date(2030 + len(office.rules), 12, 31))
+            args = {"office": office.code, "rule_id": rule.id}
+        elif kind == "closure":
+            closure = ops.add_closure(office, date(2030, 1, 2), date(2030, 1, 2), {"el": "Χ"})
+            args = {"office": office.code, "closure_id": closure.id}
+        elif kind == "counter":
+            counter = ops.add_counter(office, f"c{len(office.counters) + 1}", {"el": "Θυρίδα"})
+            args = {"office": office.code, "counter_id": counter.id}
+        else:
+            # Fresh offices too, so that ticket prefixes never run out: ``a`` managed by
+            # manager_a, ``b`` not.
+            fresh = []
+            for letter in where:
+                fresh.append(create_office())
+                if letter == "a":
+                    db.session.add(RoleAssignment(user_id=world["user_ids"]["manager_a"],
+                                                  role=Role.manager, office_id=fresh[-1].id))
+            args = {"code": create_service(offices=fresh).code}
+        db.session.commit()
+        return args
 
 
 def client_for(app, world, actor: str):

@@ -7,7 +7,11 @@ and raise ``CatalogError``, which ``show_error`` puts next to the field.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from functools import lru_cache
+
+from babel import Locale
+from flask import current_app
+from flask_babel import LazyString, get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, Form, FormField, IntegerField,
                      SelectMultipleField, StringField, TextAreaField, TimeField)
@@ -18,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from citizen_desk.catalog.service_models import PERSONAL_FIELD_LABELS, PERSONAL_FIELDS
 from citizen_desk.catalog.validation import CODE_PATTERN, MAX_ITEMS, MAX_LENGTH, CatalogError
+from citizen_desk.core.content import PRIMARY_LANGUAGE
 
 WEEKDAY_CHOICES = [SelectChoice(n, label) for n, label in (
     (1, _l("Monday")), (2, _l("Tuesday")), (3, _l("Wednesday")), (4, _l("Thursday")),
@@ -34,20 +39,57 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def translated(kind: str, label, required: bool = False, lines: bool = False, url=False):
-    """A sub-form with one input per language (Greek required when ``required``)."""
-    field = TextAreaField if (lines or kind in ("description", "directions")) else StringField
+def language_label(code: str):
+    """The name of the language ``code`` in the reader's language (“Αγγλικά”, “English”)."""
+    def name():
+        try:
+            return Locale.parse(code).get_display_name(get_locale()) or code
+        except (ValueError, TypeError):
+            return code
+    return LazyString(name)
+
+
+@lru_cache(maxsize=64)
+def _translations_form(languages: tuple, kind: str, required: bool, lines: bool, url: bool):
+    field = TextAreaField if (lines or kind in ("summary", "description", "directions")) else StringField
     max_length = MAX_LENGTH[kind] * (MAX_ITEMS if lines else 1)
     checks = [Length(max=max_length, message=_l("Enter at most %(max)d characters."))]
     if url:
         checks.append(URL(message=_l("Enter a web address starting with https://")))
-    first = [DataRequired(message=_l("Enter the text in Greek."))] if required else [Optional()]
+    fields = {}
+    for code in languages:
+        first = ([DataRequired(message=_l("Enter the text in Greek."))]
+                 if required and code == PRIMARY_LANGUAGE else [Optional()])
+        fields[code] = field(language_label(code), [*first, *checks], filters=[_strip])
+    return type(f"{kind.title()}Translations", (Form,), fields)
 
-    class Translations(Form):
-        el = field(_l("In Greek"), [*first, *checks], filters=[_strip])
-        en = field(_l("In English"), [Optional(), *checks], filters=[_strip])
 
-    return FormField(Translations, label=label)
+class TranslatedField(FormField):
+    """One input per language of ``app.config["LANGUAGES"]`` (Greek required when ``required``).
+
+    The sub-form is built when the form is, so a third language in the
+    configuration adds inputs without a change here.
+    """
+
+    def __init__(self, label=None, kind: str = "name", required: bool = False,
+                 lines: bool = False, url: bool = False, **kwargs):
+        languages = tuple(current_app.config["LANGUAGES"])
+        if PRIMARY_LANGUAGE not in languages:
+            languages = (PRIMARY_LANGUAGE, *languages)
+        super().__init__(_translations_form(languages, kind, required, lines, url),
+                         label=label, **kwargs)
+        self.lines = lines
+
+
+def translated(kind: str, label, required: bool = False, lines: bool = False, url=False):
+    """A sub-form with one input per configured language (see ``TranslatedField``)."""
+    return TranslatedField(label, kind=kind, required=required, lines=lines, url=url)
+
+
+def whole_number(low: int, high: int) -> list:
+    """Validators of a required whole number between ``low`` and ``high``."""
+    return [InputRequired(message=_l("Enter a whole number.")),
+            NumberRange(low, high, message=_l("Enter a number from %(min)s to %(max)s."))]
 
 
 def _strip(value):
@@ -72,7 +114,7 @@ def show_error(form, error: CatalogError):
             target = target._fields[part]
         else:
             break
-    if target is form:
+    if target is form or isinstance(target, FormField):
         form.form_errors.append(error.message)
     else:
         target.errors = [*(target.errors or []), error.message]
@@ -84,15 +126,16 @@ class OfficeForm(FlaskForm):
     name = translated("name", _l("Name"), required=True)
     address = translated("address", _l("Address"))
     directions = translated("directions", _l("How to get there"))
-    timezone = StringField(_l("Time zone"), [DataRequired()], default="Europe/Athens")
+    timezone = StringField(_l("Time zone"), [DataRequired(
+        message=_l("Enter a time zone, e.g. Europe/Athens."))], default="Europe/Athens")
     phone = StringField(_l("Phone"), [Optional(), Length(max=40)])
     email = StringField(_l("Email"), [Optional(), Email(message=_l("Enter an email address."))])
     slot_minutes = IntegerField(_l("Length of an appointment slot (minutes)"),
-                                [InputRequired(), NumberRange(1, 240)], default=15)
+                                whole_number(1, 240), default=15)
     min_notice_hours = IntegerField(_l("Minimum notice for a booking (hours)"),
-                                    [InputRequired(), NumberRange(0, 1440)], default=12)
+                                    whole_number(0, 1440), default=12)
     max_days_ahead = IntegerField(_l("Furthest day that can be booked (days ahead)"),
-                                  [InputRequired(), NumberRange(1, 730)], default=180)
+                                  whole_number(1, 730), default=180)
     holiday_country = StringField(_l("Country for public holidays"),
                                   [Optional(), Length(max=2)], default="GR",
                                   description=_l("Leave empty to ignore public holidays."))
@@ -120,13 +163,13 @@ class OpeningRuleForm(FlaskForm):
     valid_until = DateField(_l("Last day"), [Optional()],
                             description=_l("Leave empty if the hours have no end date."))
     repeat_weeks = IntegerField(_l("Repeat every how many weeks"),
-                                [InputRequired(), NumberRange(1, 52)], default=1)
+                                whole_number(1, 52), default=1)
     seats_public = IntegerField(_l("Seats per slot for citizens booking online"),
-                                [InputRequired(), NumberRange(0, 1000)], default=0)
+                                whole_number(0, 1000), default=0)
     seats_staff = IntegerField(_l("Seats per slot for bookings made by staff"),
-                               [InputRequired(), NumberRange(0, 1000)], default=0)
+                               whole_number(0, 1000), default=0)
     seats_ngo = IntegerField(_l("Seats per slot for bookings made by NGOs"),
-                             [InputRequired(), NumberRange(0, 1000)], default=0,
+                             whole_number(0, 1000), default=0,
                              description=_l("No seats in any pool makes walk-in hours."))
     services = MultiCheckboxField(_l("Services"), coerce=int, choices=[],
                                   description=_l("None chosen: every service of the office."))
@@ -194,10 +237,11 @@ class CounterForm(FlaskForm):
 class ServiceForm(FlaskForm):
     code = StringField(_l("Code"), [DataRequired(message=_l("Enter a code.")), Regexp(
         CODE_PATTERN, message=_l("Use letters, digits, dots, dashes or underscores."))])
-    ticket_prefix = StringField(_l("Ticket prefix"), [DataRequired(), Regexp(
+    ticket_prefix = StringField(_l("Ticket prefix"), [DataRequired(
+        message=_l("Enter a ticket prefix.")), Regexp(
         r"^[A-Za-z]{1,2}$", message=_l("Enter one or two Latin letters (e.g. A or BC)."))])
     duration_minutes = IntegerField(_l("Duration (minutes)"),
-                                    [InputRequired(), NumberRange(1, 480)], default=15)
+                                    whole_number(1, 480), default=15)
     bookable_online = BooleanField(_l("Can be booked online"), default=True)
     walk_in = BooleanField(_l("Served without an appointment"), default=True)
     required_fields = MultiCheckboxField(

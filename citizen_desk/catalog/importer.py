@@ -28,6 +28,7 @@ from citizen_desk.catalog.import_support import (CatalogImportError, fail, path_
 from citizen_desk.catalog.models import Category, Office, Service
 from citizen_desk.catalog.validation import CatalogError
 from citizen_desk.extensions import db
+from citizen_desk.staff import audit
 
 __all__ = ["CatalogImportError", "ImportSummary", "parse", "import_catalog", "load_file"]
 
@@ -139,6 +140,8 @@ def import_catalog(document) -> ImportSummary:
     for code, (service, before) in services.items():
         summary.note("services", "created" if before is None else
                      "unchanged" if export_service(service) == before else "updated")
+    # One summary entry, in the import's transaction, rather than one per record.
+    audit.record("catalog.import", object_type="catalog", **summary.counts)
     return summary
 
 

@@ -80,7 +80,9 @@ def init_app(app):
 def fill(language, source):
     """Merge translations from a JSON object {msgid: msgstr} into LANGUAGE's catalog.
 
-    For plural messages give a list of forms. Unknown msgids are reported.
+    For plural messages give a list of forms; for a message with a context
+    (``pgettext``) write the key as ``context\x04msgid``, as gettext does.
+    Unknown msgids are reported.
     """
     import json
 
@@ -91,7 +93,8 @@ def fill(language, source):
         catalog = read_po(fh, locale=language)
     unknown = []
     for msgid, msgstr in json.load(source).items():
-        message = catalog.get(msgid)
+        context, _sep, bare = msgid.rpartition("\x04")
+        message = catalog.get(bare, context=context or None)
         if message is None:
             unknown.append(msgid)
             continue

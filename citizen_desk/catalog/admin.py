@@ -1,0 +1,173 @@
+"""The catalog's staff screens: offices, and the services each office offers.
+
+Opening rules, closures and counters are in ``admin_schedule.py``, services
+in ``admin_services.py``; all three share this blueprint and its helpers.
+Administrators create and retire offices; an office's managers edit it.
+Every view declares its policy; object checks (a rule belongs to the office
+in the URL, a service is the manager's to edit) happen in the view.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from citizen_desk.catalog import admin_operations as admin_ops
+from citizen_desk.catalog import queries
+from citizen_desk.catalog.admin_forms import OfficeServicesForm, service_choices
+from citizen_desk.catalog.forms import OfficeForm, language_label, show_error
+from citizen_desk.catalog.models import Office, Service
+from citizen_desk.catalog.validation import CatalogError
+from citizen_desk.core.access import permission
+from citizen_desk.core.i18n import current_language
+from citizen_desk.extensions import db
+from citizen_desk.staff.forms import ActionForm
+from citizen_desk.staff.permissions import admin, any_manager, current_actor, manager_of
+
+bp = Blueprint("catalog_admin", __name__, url_prefix="/staff/catalog")
+
+
+@bp.app_template_global()
+def language_name(code: str) -> str:
+    """The name of a content language in the reader's language (headings of translations)."""
+    return str(language_label(code))
+
+
+def get_office(code: str) -> Office:
+    office = db.session.scalar(select(Office).where(Office.code == code))
+    if office is None:
+        abort(404)
+    return office
+
+
+def save(form, change, message: str, target, template: str, **context):
+    """The shape of every form view: validate, change, commit once, or show what is wrong.
+
+    ``change()`` calls an operation; a ``CatalogError`` rolls the request back
+    (nothing is written) and is shown beside its field and in the summary.
+    ``target`` is the URL to go to afterwards, or a function of what
+    ``change()`` returned that gives it.
+    """
+    if form.validate_on_submit():
+        try:
+            result = change()
+        except CatalogError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            url = target(result) if callable(target) else target
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url)
+    return render_template(template, form=form, **context)
+
+
+def to_office(office: Office) -> str:
+    return url_for("catalog_admin.office", office=office.code)
+
+
+def action(change, message: str, target: str):
+    """A one-button POST (retire, remove): CSRF checked, then the change, then back."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        change()
+    except CatalogError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(target)
+
+
+@bp.get("/")
+@permission(any_manager)
+def index():
+    """The catalog's staff home: the offices one manages and the services."""
+    return redirect(url_for("catalog_admin.offices"))
+
+
+@bp.get("/offices")
+@permission(any_manager)
+def offices():
+    """Offices: all of them for administrators, their own for managers."""
+    return render_template("catalog/admin/offices.html",
+                           offices=admin_ops.managed_offices(current_actor()),
+                           is_admin=current_actor().is_admin)
+
+
+@bp.route("/offices/new", methods=["GET", "POST"])
+@permission(admin)
+def new_office():
+    """Create an office (administrators only)."""
+    form = OfficeForm()
+    return save(form, lambda: admin_ops.create_office(form.values()),
+                _("The office has been created."), to_office,
+                "catalog/admin/office_form.html", office=None)
+
+
+@bp.get("/offices/<office>")
+@permission(manager_of("office"))
+def office(office):
+    """One office as its managers see it: details, hours, closures, counters, services."""
+    found = queries.office_by_code(office, with_details=True)
+    if found is None:
+        found = get_office(office)  # a retired office
+    services = db.session.scalars(select(Service).where(Service.offices.contains(found))
+                                  .order_by(Service.code)).all()
+    return render_template("catalog/admin/office.html", office=found, services=services,
+                           action_form=ActionForm(), is_admin=current_actor().is_admin)
+
+
+@bp.route("/offices/<office>/edit", methods=["GET", "POST"])
+@permission(manager_of("office"))
+def edit_office(office):
+    """Change an office's details and their translations."""
+    found = get_office(office)
+    form = OfficeForm(obj=found)
+    if not current_actor().is_admin:
+        # Codes are used in URLs, staff roles and device scopes: administrators change them.
+        form.code.data = found.code
+    return save(form, lambda: admin_ops.update_office(found, form.values()),
+                _("The office has been saved."), to_office,
+                "catalog/admin/office_form.html", office=found)
+
+
+@bp.post("/offices/<office>/retire")
+@permission(admin)
+def retire_office(office):
+    """Retire an office: hidden from citizens, its history kept."""
+    found = get_office(office)
+    return action(lambda: admin_ops.retire_office(found), _("The office has been retired."),
+                  url_for("catalog_admin.office", office=office))
+
+
+@bp.post("/offices/<office>/reinstate")
+@permission(admin)
+def reinstate_office(office):
+    """Bring a retired office back into use."""
+    found = get_office(office)
+    return action(lambda: admin_ops.retire_office(found, False),
+                  _("The office is in use again."), url_for("catalog_admin.office", office=office))
+
+
+@bp.route("/offices/<office>/services", methods=["GET", "POST"])
+@permission(manager_of("office"))
+def office_services(office):
+    """Choose which of the catalog's live services this office offers."""
+    found = get_office(office)
+    services = db.session.scalars(select(Service).where(Service.retired.is_(False))
+                                  .order_by(Service.code)).all()
+    form = OfficeServicesForm(data={"services": [s.id for s in services
+                                                 if found in s.offices]})
+    form.services.choices = service_choices(services, current_language())
+    by_id = {s.id: s for s in services}
+    return save(form, lambda: admin_ops.set_office_services(
+                    found, [by_id[i] for i in form.services.data], services),
+                _("The services of the office have been saved."),
+                url_for("catalog_admin.office", office=office),
+                "catalog/admin/office_services.html", office=found)
+
+
+from citizen_desk.catalog import admin_schedule, admin_services  # noqa: E402,F401  (routes)

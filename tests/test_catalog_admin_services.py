@@ -1,0 +1,176 @@
+"""The catalog's staff screens for services: who may change which, validation, retiring."""
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from citizen_desk.catalog.models import Service
+from citizen_desk.extensions import db
+from citizen_desk.staff.audit import AuditEntry
+from citizen_desk.staff.models import Role
+from tests.factories import create_office, create_service, create_user
+from tests.test_staff_admin import as_user
+
+
+@pytest.fixture
+def setup(app):
+    with app.app_context():
+        a, b = create_office("ATH1"), create_office("THE1")
+        own = create_service(code="family-status", ticket_prefix="A", offices=[a],
+                             documents={"el": ["Ταυτότητα"]})
+        shared = create_service(code="birth", ticket_prefix="B", offices=[a, b])
+        ids = SimpleNamespace(
+            a=a.id, b=b.id, own=own.id, shared=shared.id,
+            admin=create_user("admin@example.gr", Role.admin).id,
+            manager=create_user("manager@example.gr", Role.manager, a).id,
+            ngo=create_user("ngo@example.gr", Role.ngo).id)
+        db.session.commit()
+        return ids
+
+
+def service_count(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count(Service.id)))
+
+
+def audit_rows(app):
+    with app.app_context():
+        return [(e.action, e.office_id, e.details) for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.object_type == "service")
+            .order_by(AuditEntry.id))]
+
+
+def form_data(setup, **changes):
+    data = {"code": "amka", "ticket_prefix": "c", "duration_minutes": "15",
+            "offices": [str(setup.a)], "name-el": "Έκδοση ΑΜΚΑ", "name-en": "AMKA issue",
+            "summary-el": "Αριθμός Μητρώου Κοινωνικής Ασφάλισης",
+            "documents-el": "Ταυτότητα\nΑΦΜ\n", "documents-en": "Identity card",
+            "required_fields": ["afm"], "bookable_online": "y", "walk_in": "y",
+            "link-el": "https://www.gov.gr/amka"}
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_manager_creates_a_service_at_their_office(app, setup):
+    client = as_user(app, setup.manager)
+    page = client.get("/staff/catalog/services/new").get_data(as_text=True)
+    assert "ATH1" in page and "THE1" not in page  # only offices they manage
+    response = client.post("/staff/catalog/services/new", data=form_data(setup))
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/staff/catalog/services/amka")
+    with app.app_context():
+        service = db.session.scalar(select(Service).where(Service.code == "amka"))
+        assert service.ticket_prefix == "C" and service.required_fields == ["afm"]
+        assert service.documents == {"el": ["Ταυτότητα", "ΑΦΜ"], "en": ["Identity card"]}
+        assert [o.code for o in service.offices] == ["ATH1"]
+    assert audit_rows(app) == [("catalog.service.create", setup.a, {"code": "amka"})]
+    # Citizens find it at once.
+    assert "Έκδοση ΑΜΚΑ" in app.test_client().get("/services?q=αμκα").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"name-el": ""}, "name-el", "Συμπληρώστε το κείμενο στα ελληνικά."),
+    ({"ticket_prefix": "a"}, "ticket_prefix", "το πρόθεμα A χρησιμοποιείται ήδη"),
+    ({"duration_minutes": "20"}, "duration_minutes", "15"),
+    ({"offices": None}, "offices", "Επιλέξτε τουλάχιστον ένα από τα γραφεία σας."),
+    ({"code": "birth"}, "code", None),
+])
+def test_service_errors_are_shown_in_greek_and_change_nothing(app, setup, changes, field,
+                                                              message):
+    client = as_user(app, setup.manager)
+    before = service_count(app)
+    response = client.post("/staff/catalog/services/new?lang=el",
+                           data=form_data(setup, **changes))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "govgr-error-summary" in html and f'href="#{field}"' in html
+    if message:
+        assert message in html
+    assert service_count(app) == before and audit_rows(app) == []
+
+
+def test_manager_edits_their_own_service(app, setup):
+    client = as_user(app, setup.manager)
+    page = client.get("/staff/catalog/services/family-status/edit").get_data(as_text=True)
+    assert "Ταυτότητα" in page
+    data = form_data(setup, code="family-status", ticket_prefix="A",
+                     **{"name-el": "Πιστοποιητικό οικογενειακής κατάστασης"})
+    assert client.post("/staff/catalog/services/family-status/edit",
+                       data=data).status_code == 302
+    with app.app_context():
+        service = db.session.get(Service, setup.own)
+        assert service.name["el"] == "Πιστοποιητικό οικογενειακής κατάστασης"
+    (action, office_id, details), = audit_rows(app)
+    assert action == "catalog.service.update" and office_id == setup.a
+    assert "name" in details["fields"]
+
+
+def test_a_service_shared_with_another_office_is_read_only_for_a_manager(app, setup):
+    client = as_user(app, setup.manager)
+    view = client.get("/staff/catalog/services/birth")
+    assert view.status_code == 200
+    assert "/staff/catalog/services/birth/edit" not in view.get_data(as_text=True)
+    assert client.get("/staff/catalog/services/birth/edit").status_code == 403
+    assert client.post("/staff/catalog/services/birth/edit",
+                       data=form_data(setup, code="birth", ticket_prefix="B")).status_code == 403
+    assert client.post("/staff/catalog/services/birth/retire").status_code == 403
+    with app.app_context():
+        service = db.session.get(Service, setup.shared)
+        assert not service.retired and service.display_name("el") != "Έκδοση ΑΜΚΑ"
+    # The administrator may.
+    admin = as_user(app, setup.admin)
+    assert admin.get("/staff/catalog/services/birth/edit").status_code == 200
+    assert admin.post("/staff/catalog/services/birth/retire").status_code == 302
+
+
+def test_retire_keeps_the_row_and_reinstate_brings_it_back(app, setup):
+    client = as_user(app, setup.manager)
+    assert client.post("/staff/catalog/services/family-status/retire").status_code == 302
+    with app.app_context():
+        assert db.session.get(Service, setup.own).retired
+    assert service_count(app) == 2
+    assert app.test_client().get("/services/family-status").status_code == 404
+    assert client.post("/staff/catalog/services/family-status/reinstate").status_code == 302
+    with app.app_context():
+        assert not db.session.get(Service, setup.own).retired
+    assert [row[0] for row in audit_rows(app)] == ["catalog.service.retire",
+                                                   "catalog.service.reinstate"]
+
+
+def test_ngo_staff_and_anonymous_are_refused(app, setup):
+    ngo = as_user(app, setup.ngo)
+    assert ngo.get("/staff/catalog/services").status_code == 403
+    assert ngo.post("/staff/catalog/services/new", data=form_data(setup)).status_code == 403
+    assert app.test_client().post("/staff/catalog/services/family-status/retire"
+                                  ).status_code in (401, 403)
+    assert service_count(app) == 2
+
+
+def test_csrf_less_retire_is_refused(app, setup):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = as_user(app, setup.admin)
+    assert client.post("/staff/catalog/services/family-status/retire").status_code == 400
+    assert client.post("/staff/catalog/services/new", data=form_data(setup)).status_code == 400
+    with app.app_context():
+        assert not db.session.get(Service, setup.own).retired
+    assert service_count(app) == 2
+
+
+def test_service_list_marks_what_the_manager_may_change(app, setup):
+    html = as_user(app, setup.manager).get("/staff/catalog/services").get_data(as_text=True)
+    assert "/staff/catalog/services/family-status/edit" in html
+    assert "/staff/catalog/services/birth/edit" not in html
+
+
+def test_import_writes_one_audit_entry_with_counts(app, runner, tmp_path):
+    import json
+
+    from tests.factories import minimal_document
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(minimal_document()), encoding="utf-8")
+    result = runner.invoke(args=["catalog", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry)).all()
+        assert [e.action for e in entries] == ["catalog.import"]
+        assert entries[0].details["services"]["created"] == 1
