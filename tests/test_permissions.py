@@ -50,6 +50,7 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     "staff.disable_user": [("victim_a", MANAGERS), ("victim_b", ADMIN)],
     "staff.enable_user": [("victim_a", MANAGERS), ("victim_b", ADMIN)],
     "staff.reset_password": [("victim_a", MANAGERS), ("victim_b", ADMIN)],
+    "staff.new_integration_token": [("victim_a", ADMIN), ("victim_b", ADMIN)],
     "staff.tokens": [("none", MANAGERS)],
     "staff.new_token": [("none", MANAGERS)],
     "staff.revoke_token": [("token_a", MANAGERS), ("token_b", ADMIN)],

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from citizen_desk.extensions import db
 from citizen_desk.staff.audit import AuditEntry
+from citizen_desk.catalog.models import Office
 from citizen_desk.staff.models import AccessToken, Organisation, Role, StaffUser
 from tests.factories import create_office, create_user, sign_in_client
 
@@ -151,3 +152,26 @@ def test_audit_log_filters_and_scope(app, setup):
     # The manager of ATH1 does not see what happened to THE1's clerk.
     manager_html = as_user(app, setup.manager).get("/staff/audit").get_data(as_text=True)
     assert "staff.disable" not in manager_html
+
+
+def test_admin_issues_an_integration_token_that_works_on_the_api_only(app, setup):
+    client = as_user(app, setup.admin)
+    response = client.post(f"/staff/users/{setup.clerk_b}/tokens")
+    secret = re.search(r'class="cd-secret">([^<]+)<', response.get_data(as_text=True)).group(1)
+    headers = {"Authorization": f"Bearer {secret}"}
+    api = app.test_client()
+    assert api.get("/api/v1/health", headers=headers).status_code == 200
+    assert api.get("/staff/", headers=headers).status_code == 401  # not on pages
+    page = client.get(f"/staff/users/{setup.clerk_b}").get_data(as_text=True)
+    assert secret[:9] + "…" in page and secret not in page  # listed by its hint only
+    client.post(f"/staff/users/{setup.clerk_b}/disable")
+    assert api.get("/api/v1/health", headers=headers).status_code == 401
+
+
+def test_manager_cannot_issue_integration_tokens(app, setup):
+    with app.app_context():
+        clerk = create_user("clerk.a@example.gr", Role.clerk, db.session.get(Office, setup.a))
+        db.session.commit()
+        clerk_id = clerk.id
+    client = as_user(app, setup.manager)
+    assert client.post(f"/staff/users/{clerk_id}/tokens").status_code == 403

@@ -123,8 +123,29 @@ def user(user_id):
     role_form = RoleForm()
     role_form.role.choices = _role_choices()
     role_form.office.choices = _office_choices()
+    tokens = db.session.scalars(select(AccessToken).where(AccessToken.user_id == user.id)
+                                .order_by(AccessToken.created_dt.desc())).all()
     return render_template("staff/user.html", user=user, role_form=role_form,
-                           action_form=ActionForm(), role_labels=ROLE_LABELS)
+                           action_form=ActionForm(), role_labels=ROLE_LABELS, tokens=tokens)
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@permission(admin)
+def new_integration_token(user_id):
+    """Issue an API token that acts as this person (for an integration); shown once."""
+    user = _get_user(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        token, secret = operations.issue_user_token(user, created_by=current_actor().user)
+    except ValidationError as exc:
+        db.session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
+        return redirect(url_for("staff.user", user_id=user_id))
+    db.session.commit()
+    return render_template("staff/token_issued.html", token=token, secret=secret,
+                           purpose_labels=PURPOSE_LABELS)
 
 
 @bp.post("/users/<int:user_id>/roles")
