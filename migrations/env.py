@@ -40,9 +40,6 @@ target_db = current_app.extensions['migrate'].db
 # ... etc.
 
 
-from citizen_desk.core.db import include_in_comparison  # noqa: E402
-
-
 def render_item(type_, obj, autogen_context):
     """Render our UTC column type as the plain SQLAlchemy type it stores."""
     from citizen_desk.core.db import UTCDateTime
@@ -107,7 +104,6 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
-            include_object=include_in_comparison(connection.dialect.name),
             **conf_args
         )
 

@@ -33,8 +33,6 @@ def database_url(tmp_path_factory):
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-            # As migration 0005 does: the catalog search's trigram index needs it.
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
         engine.dispose()
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"

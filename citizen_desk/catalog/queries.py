@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from citizen_desk.catalog.models import Category, Counter, Office, OpeningRule, Service
-from citizen_desk.catalog.search import fold, search
+from citizen_desk.catalog.search import fold, ordered_matches, search
 from citizen_desk.core.content import pick
 from citizen_desk.extensions import db
 
@@ -69,19 +69,11 @@ def find_services(query: str | None, language: str, office: Office | None = None
 def search_page(query: str, language: str, page: int, per_page: int) -> tuple[int, list[Service]]:
     """``(total, services of page)`` for a search, best match first.
 
-    Only the matching names are loaded to order all results; full rows are
-    loaded for the one page shown.
+    All matches are ordered from the search index; full rows are loaded for
+    the one page shown.
     """
-    ranked = search(query, language)
-    if not ranked:
-        return 0, []
-    rank_of = dict(ranked)
-    names = db.session.execute(select(Service.id, Service.name, Service.code)
-                               .where(Service.id.in_(rank_of))).all()
-    ordered = sorted(names, key=lambda row: (rank_of[row.id],
-                                             fold(pick(row.name, language, row.code))))
-    chosen = [row.id for row in ordered[(page - 1) * per_page:page * per_page]]
-    return len(ordered), _load_in_order(chosen)
+    ids = ordered_matches(query, language)
+    return len(ids), _load_in_order(ids[(page - 1) * per_page:page * per_page])
 
 
 def category_page(category: Category | None, language: str, page: int,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String,
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, ForeignKey, Integer, String,
                         Table, Text, false, true)
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -124,13 +124,7 @@ class ServiceSearchText(db.Model):
     """
 
     __tablename__ = "service_search_text"
-    __table_args__ = (
-        CheckConstraint("rank >= 0", name="rank_positive"),
-        # PostgreSQL answers LIKE '%word%' from a trigram index (pg_trgm) instead of
-        # reading every row: 2-9 ms instead of 30-180 ms over 2,000 services.
-        Index("ix_service_search_text_trigram", "text", postgresql_using="gin",
-              postgresql_ops={"text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
-    )
+    __table_args__ = (CheckConstraint("rank >= 0", name="rank_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"),

@@ -134,18 +134,3 @@ def configure_engine(engine, config):
     def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if wants_write() else "BEGIN DEFERRED")
 
-
-def include_in_comparison(dialect_name: str):
-    """Alembic's ``include_object`` hook: leave out what the dialect never creates.
-
-    Objects limited with ``.ddl_if(dialect=…)`` (e.g. a PostgreSQL-only
-    trigram index) are compared only on that dialect.
-    """
-    def include_object(obj, name, type_, reflected, compare_to):
-        ddl_if = getattr(obj, "_ddl_if", None)
-        dialect = getattr(ddl_if, "dialect", None) if ddl_if is not None else None
-        if dialect is None:
-            return True
-        wanted = {dialect} if isinstance(dialect, str) else set(dialect)
-        return dialect_name in wanted
-    return include_object
