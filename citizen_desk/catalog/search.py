@@ -5,6 +5,14 @@ and a query is folded the same way (``fold``): accents removed, case folded
 (which also turns a final ``ς`` into ``σ``), punctuation turned into spaces.
 The search then only needs ``LIKE`` over the folded text, which both engines
 do identically.
+
+Cost: ``LIKE '%word%'`` reads every stored text of the languages searched
+(10-30 ms of database time for 2,000 services in three languages; a pg_trgm
+index did not help, PostgreSQL prefers the scan for common words). The API
+caches results per catalog revision. If uncached searches must get faster,
+the next step is a table of folded words searched by prefix with a plain
+index range (``word >= 'πιστ' AND word < 'πιστ\uffff'``), which both engines
+answer from a b-tree.
 """
 from __future__ import annotations
 
