@@ -72,9 +72,11 @@ def test_office_filter_and_retired_services(catalog):
     assert codes("family", "en") == []
 
 
-def test_like_wildcards_are_literal(catalog):
+def test_punctuation_separates_words(catalog):
     assert codes("%", "el") == [] and codes("_", "el") == []
-    assert codes("ασφ%λισης", "el") == ["amka"]  # % is punctuation: two words
+    assert codes("ασφ%μητρ", "el") == ["amka"]  # % is punctuation: two words
+    # Words match by their start: "λισης" is inside "ασφαλισης", not its start.
+    assert codes("ασφ%λισης", "el") == []
 
 
 def test_search_text_follows_updates(catalog):
@@ -83,3 +85,98 @@ def test_search_text_follows_updates(catalog):
     assert codes("αποδοση", "el") == ["amka"]
     assert codes("εκδοση", "el") == []
     assert codes("αμκα", "el") == ["amka"]
+
+
+def test_query_words_match_the_start_of_words(catalog):
+    assert codes("πιστ", "el") == ["family", "birth", "signature"]
+    assert codes("ΓΕΝΝ", "el") == ["birth"]
+    assert codes("Κοιν Ασφ", "el") == ["amka"]
+    assert codes("ποιητικο", "el") == []  # the middle of a word
+    assert codes("cert", "en") == ["family", "signature"]
+    assert codes("RECO", "en") == ["birth"]
+    assert codes("πιστοποιητικοτητα", "el") == []  # longer than every word
+
+
+def test_every_word_must_match(catalog):
+    assert codes("πιστοποιητικο γεννησ", "el") == ["birth"]
+    assert codes("πιστοποιητικο γεννησ αμκα", "el") == []
+    assert codes("certificate family", "en") == ["family"]
+    # The words must match in one language: English and Greek don't mix.
+    assert codes("certificate οικογενειακησ", "en") == []
+
+
+def test_rank_is_the_first_field_holding_every_word(catalog):
+    from citizen_desk.catalog.search import (RANK_ANY, RANK_DESCRIPTION, RANK_NAME,
+                                             RANK_SYNONYM, search)
+    ids = {service.code: service.id for service in find_services(None, "el")}
+    assert dict(search("πιστοποιητικο γεννησ", "el")) == {ids["birth"]: RANK_SYNONYM}
+    assert dict(search("γεννησ", "el")) == {ids["birth"]: RANK_NAME}
+    assert dict(search("τριτων εξουσιοδ", "el")) == {ids["signature"]: RANK_DESCRIPTION}
+    # Name and summary each hold one word: a match, after those holding both in one field.
+    assert dict(search("οικογενειακησ μελη", "el")) == {ids["family"]: RANK_ANY}
+    create_service(code="members", name={"el": "Μέλη οικογενειακής μερίδας"})
+    assert codes("οικογενειακησ μελη", "el") == ["members", "family"]
+
+
+def test_greek_accents_case_and_final_sigma_in_stored_and_queried_words(catalog):
+    create_service(code="passport", name={"el": "ΈΚΔΟΣΗΣ ΔΙΑΒΑΤΗΡΊΟΥ ΓΙΑ ΑΝΉΛΙΚΟΥΣ"})
+    for query in ("εκδοσης", "ΕΚΔΟΣΗΣ", "έκδοση", "Έκδοσ", "ανηλικους", "ΑΝΗΛΊΚΟΥΣ", "ανηλικουσ",
+                  "διαβατηριου ανηλικ"):
+        assert "passport" in codes(query, "el"), query
+    assert codes("ανηλικους διαβατηριο", "el") == ["passport"]
+
+
+def test_ties_are_ordered_by_the_folded_name(app_ctx):
+    for code, name in [("c", "Ζώνη στάθμευσης"), ("a", "Άδεια στάθμευσης"),
+                       ("b", "αδεια οδήγησης"), ("d", "ΒΕΒΑΙΩΣΗ στάθμευσης")]:
+        create_service(code=code, name={"el": name})
+    assert codes("σταθμ", "el") == ["a", "d", "c"]
+    assert codes("αδ", "el") == ["b", "a"]
+    from citizen_desk.catalog.queries import search_page
+    total, page = search_page("σταθμ", "el", 1, 2)
+    assert total == 3 and [s.code for s in page] == ["a", "d"]
+
+
+def test_limit_keeps_the_best(catalog):
+    assert codes("πιστοποιητ", "el", limit=2) == ["family", "birth"]
+
+
+def test_prefix_range_bounds_exactly_the_words_starting_with_the_prefix():
+    from citizen_desk.catalog.search import prefix_range
+    low, high = prefix_range("πιστ")
+    assert low == "πιστ" and high == "πισυ"
+    for word in ("πιστ", "πιστοποιητικο", "πιστ\uffff", "πιστ\U0001d538"):
+        assert low <= word < high
+    for word in ("πισσ", "πισυ", "πισ", "πιτ"):
+        assert not low <= word < high
+    assert prefix_range("a\ud7ff") == ("a\ud7ff", "a\ue000")
+
+
+def test_search_uses_the_word_index(app_ctx, dialect):
+    """Each query word is one range of the primary key's b-tree, never a scan of the table."""
+    from sqlalchemy import text
+    from citizen_desk.extensions import db
+    create_service(code="x", name={"el": "Πιστοποιητικό"})
+    if dialect == "sqlite":
+        plan = db.session.execute(text(
+            "EXPLAIN QUERY PLAN SELECT service_id, rank FROM service_search_word "
+            "WHERE language IN ('el', 'en') AND word >= :low AND word < :high"),
+            {"low": "πιστ", "high": "πισυ"}).all()
+        detail = " ".join(row[-1] for row in plan)
+        assert "USING COVERING INDEX" in detail and "word>? AND word<?" in detail, detail
+    else:
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = db.session.execute(text(
+            "EXPLAIN SELECT service_id, rank FROM service_search_word "
+            "WHERE language IN ('el', 'en') AND word >= 'πιστ' AND word < 'πισυ'")).scalars().all()
+        detail = "\n".join(plan)
+        conditions = [line.replace("(", "").replace(")", "").replace("::text", "")
+                      for line in plan if "Index Cond" in line]
+        assert "pk_service_search_word" in detail, detail
+        assert any("word >= 'πιστ'" in line and "word < 'πισυ'" in line
+                   for line in conditions), detail
+        # The range holds the words with the prefix only in code point order.
+        collation = db.session.execute(text(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_name = 'service_search_word' AND column_name = 'word'")).scalar()
+        assert collation == "C"

@@ -85,3 +85,41 @@ def test_migrations_build_the_schema_the_models_describe(empty_database):
         downgrade(revision="base")
         upgrade()
         db.engine.dispose()
+
+
+def test_the_search_words_migration_indexes_existing_services(empty_database):
+    """Services saved before revision 0005 are found by search right after the upgrade."""
+    from sqlalchemy import JSON, column, table
+
+    from citizen_desk.catalog.queries import find_services
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database})
+    service = table("service", *[column(name) for name in (
+        "code", "ticket_prefix", "required_fields", "created_dt")],
+        *[column(name, JSON) for name in ("name", "summary", "description", "documents",
+                                          "fees", "link", "synonyms")])
+    with app.app_context():
+        upgrade(revision="0004")
+        db.session.execute(service.insert(), [dict(
+            code="family", ticket_prefix="A", required_fields="[]",
+            created_dt=datetime(2026, 1, 1, tzinfo=timezone.utc),
+            name={"el": "Πιστοποιητικό Οικογενειακής Κατάστασης",
+                  "en": "Certificate of family status"},
+            summary={"el": "Για τα μέλη της οικογένειας."}, description={},
+            documents={}, fees={}, link={}, synonyms={"el": ["οικογενειακή μερίδα"]})])
+        db.session.commit()
+        upgrade()
+        assert [s.code for s in find_services("ΠΙΣΤΟΠΟΙΗΤΙΚΟ οικογ", "el")] == ["family"]
+        assert [s.code for s in find_services("μεριδ", "el")] == ["family"]
+        assert [s.code for s in find_services("famil", "en")] == ["family"]
+        db.session.rollback()
+        downgrade(revision="0004")
+        texts = db.session.execute(text(
+            "SELECT language, rank, text FROM service_search_text ORDER BY language, rank")).all()
+        assert [tuple(row) for row in texts] == [
+            ("el", 0, "πιστοποιητικο οικογενειακησ καταστασησ"),
+            ("el", 1, "οικογενειακη μεριδα"), ("el", 2, "για τα μελη τησ οικογενειασ"),
+            ("el", 9, "πιστοποιητικο οικογενειακησ καταστασησ οικογενειακη μεριδα "
+                      "για τα μελη τησ οικογενειασ"),
+            ("en", 0, "certificate of family status"), ("en", 9, "certificate of family status")]
+        db.session.rollback()
+        db.engine.dispose()

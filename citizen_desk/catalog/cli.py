@@ -64,7 +64,7 @@ def refresh_planner_statistics():
     empty and picks nested loops that made a search over 2,000 services take
     up to 180 ms instead of 10-30 ms; autovacuum would only catch up later.
     """
-    tables = "service, service_search_text, service_office"
+    tables = "service, service_search_word, service_search_name, service_office"
     statement = f"ANALYZE {tables}" if db.engine.dialect.name == "postgresql" else "ANALYZE"
     with db.engine.connect() as conn:
         conn.execute(text(statement))

@@ -227,5 +227,5 @@ class Counter(db.Model):
 
 
 from citizen_desk.catalog.service_models import (  # noqa: E402,F401
-    Category, Service, ServiceSearchText, service_office)
+    Category, Service, ServiceSearchName, ServiceSearchWord, service_office)
 from citizen_desk.catalog.revision import CatalogRevision  # noqa: E402,F401

@@ -35,8 +35,9 @@ class CatalogRevision(db.Model):
 
 def _catalog_classes():
     from citizen_desk.catalog.models import (Category, Closure, Counter, Office, OpeningRule,
-                                             Service, ServiceSearchText)
-    return (Category, Closure, Counter, Office, OpeningRule, Service, ServiceSearchText)
+                                             Service, ServiceSearchName, ServiceSearchWord)
+    return (Category, Closure, Counter, Office, OpeningRule, Service, ServiceSearchName,
+            ServiceSearchWord)
 
 
 @event.listens_for(Session, "before_flush")

@@ -1,4 +1,4 @@
-"""Service models: what citizens can do at an office, in every language, and its search text.
+"""Service models: what citizens can do at an office, in every language, and its search words.
 
 A service is never deleted (bookings and tickets point to it): it is retired.
 """
@@ -88,8 +88,10 @@ class Service(db.Model):
     category: Mapped[Category | None] = relationship()
     offices: Mapped[list["Office"]] = relationship(  # noqa: F821
         secondary=service_office, order_by="Office.code")
-    search_texts: Mapped[list[ServiceSearchText]] = relationship(
-        back_populates="service", cascade="all, delete-orphan")
+    search_words: Mapped[list[ServiceSearchWord]] = relationship(
+        back_populates="service", cascade="all, delete-orphan", passive_deletes=True)
+    search_names: Mapped[list[ServiceSearchName]] = relationship(
+        back_populates="service", cascade="all, delete-orphan", passive_deletes=True)
 
     def display_name(self, language: str | None = None) -> str:
         return pick(self.name, language, default=self.code)
@@ -112,25 +114,47 @@ class Service(db.Model):
         return f"<Service {self.code}>"
 
 
-class ServiceSearchText(db.Model):
-    """Normalised text of a service for one language and one kind of field.
+#: Longest stored word: longer ones are cut (a b-tree entry has a size limit).
+WORD_LENGTH = 64
+
+#: Folded words compare code point by code point on both engines: SQLite's
+#: default collation does, PostgreSQL's needs "C" (a language's collation
+#: may not keep the words that start with a prefix together).
+_Word = String(WORD_LENGTH).with_variant(String(WORD_LENGTH, collation="C"), "postgresql")
+
+
+class ServiceSearchWord(db.Model):
+    """One folded word of a service, with the language and kind of field it comes from.
 
     SQLite's ``lower()`` knows no Greek and PostgreSQL's depends on the
-    collation, so the operations store text already folded (no accents, no
-    case, final sigma as sigma) and search compares it with ``LIKE``: the
-    same results on both engines. ``rank`` orders matches: 0 name, 1
-    synonyms, 2 summary, 3 description, 9 all of them (for words that
-    match in different fields).
+    collation, so the operations store words already folded (no accents, no
+    case, final sigma as sigma) and a query word matches the words it starts
+    with: ``word >= 'πιστ' AND word < 'πισυ'``, a range of the primary key's
+    b-tree on both engines, read without touching the table. ``rank`` orders
+    matches: 0 name, 1 synonyms, 2 summary, 3 description.
     """
 
-    __tablename__ = "service_search_text"
+    __tablename__ = "service_search_word"
     __table_args__ = (CheckConstraint("rank >= 0", name="rank_positive"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    word: Mapped[str] = mapped_column(_Word, primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"),
-                                            index=True)
-    language: Mapped[str] = mapped_column(String(16), index=True)
-    rank: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
+                                            primary_key=True, index=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
-    service: Mapped[Service] = relationship(back_populates="search_texts")
+    service: Mapped[Service] = relationship(back_populates="search_words")
+
+
+class ServiceSearchName(db.Model):
+    """The folded name of a service in one language: search results with the
+    same rank are ordered by it without loading the services."""
+
+    __tablename__ = "service_search_name"
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+
+    service: Mapped[Service] = relationship(back_populates="search_names")
