@@ -6,7 +6,7 @@ from werkzeug.datastructures import MultiDict
 
 from citizen_desk.catalog import operations as ops
 from citizen_desk.catalog.forms import (ClosureForm, CounterForm, OfficeForm, OpeningRuleForm,
-                                        ServiceForm, choices, show_error)
+                                        ServiceForm, choices)
 from tests.factories import create_office
 
 
@@ -56,7 +56,7 @@ def test_rule_form_checks_from_before_to_and_maps_operation_errors(app_ctx):
         assert rule_form.validate(), rule_form.errors
         with pytest.raises(ops.CatalogError) as excinfo:
             ops.add_rule(office, **rule_form.values({}))
-        show_error(rule_form, excinfo.value)
+        excinfo.value.apply_to(rule_form)
         assert "overlap" in str(rule_form.start_time.errors[0])
     finally:
         ctx.pop()
@@ -95,7 +95,7 @@ def test_service_form_lists_and_prefix_clash(app_ctx):
         assert values["documents"] == {"el": ["Ταυτότητα", "Βιβλιάριο οικογενείας"]}
         with pytest.raises(ops.CatalogError) as excinfo:
             ops.create_service(**values)
-        show_error(service_form, excinfo.value)
+        excinfo.value.apply_to(service_form)
         assert service_form.ticket_prefix.errors
     finally:
         ctx.pop()

@@ -12,7 +12,7 @@ from citizen_desk.extensions import db
 from citizen_desk.staff.audit import AuditEntry
 from citizen_desk.staff.models import Role, StaffUser
 from citizen_desk.staff.passwords import hash_password, policy_errors, verify_password
-from tests.factories import PASSWORD, create_office, create_user, sign_in_client
+from tests.factories import PASSWORD, create_office, create_user
 
 GENERIC = "Το e-mail ή ο κωδικός δεν είναι σωστά"
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from citizen_desk.catalog import admin_operations as admin_ops
 from citizen_desk.catalog import queries
 from citizen_desk.catalog.admin_forms import OfficeServicesForm, service_choices
-from citizen_desk.catalog.forms import OfficeForm, language_label, show_error
+from citizen_desk.catalog.forms import OfficeForm, language_label
 from citizen_desk.catalog.models import Office, Service
 from citizen_desk.catalog.validation import CatalogError
 from citizen_desk.core.access import permission
@@ -53,7 +53,7 @@ def save(form, change, message: str, target, template: str, **context):
             result = change()
         except CatalogError as exc:
             db.session.rollback()
-            show_error(form, exc)
+            exc.apply_to(form)
         else:
             url = target(result) if callable(target) else target
             db.session.commit()

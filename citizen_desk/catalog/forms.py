@@ -2,7 +2,7 @@
 
 The forms check what a form can check alone (required fields, from < to);
 the operations check the rest (overlapping rules, prefix clash, slot grid)
-and raise ``CatalogError``, which ``show_error`` puts next to the field.
+and raise ``CatalogError``, whose ``apply_to(form)`` puts it next to the field.
 ``values()`` gives the keyword arguments of the matching operation.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from wtforms.validators import (URL, DataRequired, Email, InputRequired, Length,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from citizen_desk.catalog.service_models import PERSONAL_FIELD_LABELS, PERSONAL_FIELDS
-from citizen_desk.catalog.validation import CODE_PATTERN, MAX_ITEMS, MAX_LENGTH, CatalogError
+from citizen_desk.catalog.validation import CODE_PATTERN, MAX_ITEMS, MAX_LENGTH
 from citizen_desk.core.content import PRIMARY_LANGUAGE
 
 WEEKDAY_CHOICES = [SelectChoice(n, label) for n, label in (
@@ -104,20 +104,6 @@ def _texts(subform) -> dict:
 def _lists(subform) -> dict:
     return {language: [line.strip() for line in field.data.splitlines() if line.strip()]
             for language, field in subform._fields.items() if field.data}
-
-
-def show_error(form, error: CatalogError):
-    """Attach an operation's ``CatalogError`` to the form field it names (or to the form)."""
-    target = form
-    for part in error.field.replace("[", ".").replace("]", "").split("."):
-        if part in getattr(target, "_fields", {}):
-            target = target._fields[part]
-        else:
-            break
-    if target is form or isinstance(target, FormField):
-        form.form_errors.append(error.message)
-    else:
-        target.errors = [*(target.errors or []), error.message]
 
 
 class OfficeForm(FlaskForm):

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from citizen_desk.catalog import validation as v
 from citizen_desk.catalog.models import (POOLS, Category, Closure, Counter, Office,
                                          OpeningRule, Service)
-from citizen_desk.catalog.search import index_service
 from citizen_desk.catalog.service_models import PERSONAL_FIELDS
 from citizen_desk.catalog.validation import CatalogError
 from citizen_desk.extensions import db
@@ -28,10 +27,14 @@ OFFICE_DEFAULTS = dict(address=None, directions=None, timezone="Europe/Athens", 
                        holiday_country="GR", holiday_subdivision=None, notes=None)
 
 
-def _apply(obj, values: dict):
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
+def _apply_with_services(obj, values: dict):
+    """Apply checked ``values`` to a rule or counter, its service list included."""
+    services = values.pop("services")
+    v.apply_values(obj, values)
+    if list(obj.services) != services:
+        obj.services = services
+    db.session.flush()
+    return obj
 
 
 # -- offices ---------------------------------------------------------------------------------
@@ -61,10 +64,8 @@ def _office_values(values: dict, office: Office | None) -> dict:
 
 def create_office(code: str, name: dict, **fields) -> Office:
     """A new office; ``fields`` as in ``OFFICE_DEFAULTS``."""
-    unknown = set(fields) - set(OFFICE_DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown office fields {sorted(unknown)}")
-    values = _office_values({**OFFICE_DEFAULTS, **fields, "code": code, "name": name}, None)
+    values = _office_values({**v.merged("office", OFFICE_DEFAULTS, fields),
+                             "code": code, "name": name}, None)
     office = Office(**values)
     db.session.add(office)
     db.session.flush()
@@ -73,10 +74,7 @@ def create_office(code: str, name: dict, **fields) -> Office:
 
 def update_office(office: Office, **changes) -> Office:
     current = {key: getattr(office, key) for key in (*OFFICE_DEFAULTS, "code", "name")}
-    unknown = set(changes) - set(current)
-    if unknown:
-        raise TypeError(f"unknown office fields {sorted(unknown)}")
-    _apply(office, _office_values({**current, **changes}, office))
+    v.apply_values(office, _office_values(v.merged("office", current, changes), office))
     db.session.flush()
     return office
 
@@ -151,15 +149,8 @@ def update_rule(rule: OpeningRule, **changes) -> OpeningRule:
                    end_time=rule.end_time, valid_from=rule.valid_from,
                    valid_until=rule.valid_until, repeat_weeks=rule.repeat_weeks,
                    seats=rule.seats, services=list(rule.services))
-    if set(changes) - set(current):
-        raise TypeError(f"unknown rule fields {sorted(set(changes) - set(current))}")
-    values = _rule_values(rule.office, {**current, **changes}, rule)
-    services = values.pop("services")
-    _apply(rule, values)
-    if list(rule.services) != services:
-        rule.services = services
-    db.session.flush()
-    return rule
+    return _apply_with_services(rule, _rule_values(rule.office, v.merged("rule", current, changes),
+                                                   rule))
 
 
 def remove_rule(rule: OpeningRule):
@@ -199,9 +190,7 @@ def add_closure(office: Office, start_date: date, end_date: date, reason: dict,
 def update_closure(closure: Closure, **changes) -> Closure:
     current = {key: getattr(closure, key)
                for key in ("start_date", "end_date", "start_time", "end_time", "reason")}
-    if set(changes) - set(current):
-        raise TypeError(f"unknown closure fields {sorted(set(changes) - set(current))}")
-    _apply(closure, _closure_values({**current, **changes}))
+    v.apply_values(closure, _closure_values(v.merged("closure", current, changes)))
     db.session.flush()
     return closure
 
@@ -240,15 +229,8 @@ def add_counter(office: Office, code: str, label: dict, services=(),
 def update_counter(counter: Counter, **changes) -> Counter:
     current = dict(code=counter.code, label=counter.label, services=list(counter.services),
                    active=counter.active)
-    if set(changes) - set(current):
-        raise TypeError(f"unknown counter fields {sorted(set(changes) - set(current))}")
-    values = _counter_values(counter.office, {**current, **changes}, counter)
-    services = values.pop("services")
-    _apply(counter, values)
-    if list(counter.services) != services:
-        counter.services = services
-    db.session.flush()
-    return counter
+    return _apply_with_services(
+        counter, _counter_values(counter.office, v.merged("counter", current, changes), counter))
 
 
 def retire_counter(counter: Counter):

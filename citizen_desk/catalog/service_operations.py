@@ -86,10 +86,7 @@ def _check_prefix_clash(prefix: str, offices, service: Service | None):
 
 def create_service(code: str, ticket_prefix: str, name: dict, **fields) -> Service:
     """A new service; ``fields`` as in ``SERVICE_DEFAULTS`` (``offices``: Office objects)."""
-    unknown = set(fields) - set(SERVICE_DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown service fields {sorted(unknown)}")
-    values = _service_values({**SERVICE_DEFAULTS, **fields, "code": code,
+    values = _service_values({**v.merged("service", SERVICE_DEFAULTS, fields), "code": code,
                               "ticket_prefix": ticket_prefix, "name": name}, None)
     service = Service(**values)
     db.session.add(service)
@@ -102,14 +99,9 @@ def update_service(service: Service, **changes) -> Service:
     current = {key: getattr(service, key) for key in SERVICE_DEFAULTS}
     current.update(code=service.code, ticket_prefix=service.ticket_prefix, name=service.name,
                    offices=list(service.offices))
-    unknown = set(changes) - set(current)
-    if unknown:
-        raise TypeError(f"unknown service fields {sorted(unknown)}")
-    values = _service_values({**current, **changes}, service)
+    values = _service_values(v.merged("service", current, changes), service)
     offices = values.pop("offices")
-    for key, value in values.items():
-        if getattr(service, key) != value:
-            setattr(service, key, value)
+    v.apply_values(service, values)
     if list(service.offices) != offices:
         service.offices = offices
     index_service(service)

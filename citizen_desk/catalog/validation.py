@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import lazy_gettext as _l
 
 from citizen_desk.core.content import PRIMARY_LANGUAGE
+from citizen_desk.core.validation import ValidationError
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 PREFIX_PATTERN = re.compile(r"^[A-Z]{1,2}$")
@@ -27,16 +28,28 @@ MAX_LENGTH = {"name": 200, "label": 100, "summary": 1000, "description": 20000,
 MAX_ITEMS = 50
 
 
-class CatalogError(ValueError):
+class CatalogError(ValidationError):
     """Invalid catalog data: ``field`` says where, ``message`` (translated) says why."""
 
     def __init__(self, field: str, message):
-        super().__init__(field)
+        super().__init__({field: message})
         self.field = field
         self.message = message
 
-    def __str__(self):
-        return f"{self.field}: {self.message}"
+
+def merged(kind: str, current: dict, changes: dict) -> dict:
+    """``current`` updated with ``changes``; a field the operation doesn't know is a bug."""
+    unknown = set(changes) - set(current)
+    if unknown:
+        raise TypeError(f"unknown {kind} fields {sorted(unknown)}")
+    return {**current, **changes}
+
+
+def apply_values(obj, values: dict):
+    """Set the attributes that change (so that unchanged rows stay clean)."""
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
 
 
 def check_code(value, field: str = "code") -> str:

@@ -15,6 +15,7 @@ from citizen_desk.core.content import pick
 from citizen_desk.core.db import utcnow
 from citizen_desk.core.access import permission, public
 from citizen_desk.core.i18n import current_language, zone
+from citizen_desk.core.paging import page_count, requested_page
 
 bp = Blueprint("catalog", __name__)
 
@@ -42,7 +43,7 @@ def index():
     """
     query = request.args.get("q", "").strip()
     language = current_language()
-    page = _page()
+    page = requested_page()
     if len(query) > MAX_QUERY_LENGTH:
         error = _("Enter at most %(max)d characters.", max=MAX_QUERY_LENGTH)
         return render_template("catalog/index.html", query=query[:MAX_QUERY_LENGTH],
@@ -71,15 +72,8 @@ def index():
                            groups=queries.services_by_category(services, language))
 
 
-def _page() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 10_000))
-    except ValueError:
-        return 1
-
-
 def _listing(*, results, total, page, args, query="", category=None, category_code=None):
-    pages = max(1, -(-total // PER_PAGE))
+    pages = page_count(total, PER_PAGE)
     if page > pages:
         abort(404)
     return render_template("catalog/index.html", query=query, error=None, groups=[],

@@ -5,7 +5,6 @@ import os
 
 import click
 from babel.messages.frontend import CommandLineInterface
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from citizen_desk.config import PROJECT_ROOT
@@ -37,12 +36,32 @@ def extract():
              "-w", "100", "-o", str(POT), "citizen_desk", "templates")
 
 
+#: The language the messages are written in: its catalog repeats each msgid.
+SOURCE_LANGUAGE = "en"
+
+
 @translate.command("update")
 def update():
-    """Extract, then merge the new messages into every catalog."""
+    """Extract, merge the new messages into every catalog, and fill the source language's."""
     extract.callback()
     _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "-w", "100",
-             "--no-fuzzy-matching")
+             "--no-fuzzy-matching", "--ignore-obsolete")
+    _fill_source_language()
+
+
+def _fill_source_language():
+    """The English catalog says what the code says, so that no catalog has empty entries."""
+    from babel.messages.pofile import read_po, write_po
+
+    po_path = TRANSLATIONS / SOURCE_LANGUAGE / "LC_MESSAGES" / "messages.po"
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=SOURCE_LANGUAGE)
+    for message in catalog:
+        if message.id and not any(message.string if message.pluralizable
+                                  else [message.string]):
+            message.string = tuple(message.id) if message.pluralizable else message.id
+    with po_path.open("wb") as fh:
+        write_po(fh, catalog, width=100)
 
 
 @translate.command("init")

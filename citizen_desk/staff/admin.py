@@ -23,15 +23,9 @@ from citizen_desk.staff.views import bp
 
 
 def _offices_managed():
-    """(id, code, name) of the offices the current actor manages, via the catalog's table."""
-    from sqlalchemy import table, column
-    office = table("office", column("id"), column("code"), column("retired"))
+    """``(id, code)`` of the live offices the current actor manages (all, for admins)."""
     actor = current_actor()
-    query = select(office.c.id, office.c.code).where(office.c.retired.is_(False)).order_by(
-        office.c.code)
-    if not actor.is_admin:
-        query = query.where(office.c.code.in_(actor.office_codes(Role.manager)))
-    return db.session.execute(query).all()
+    return operations.live_offices(None if actor.is_admin else actor.office_codes(Role.manager))
 
 
 def _office_choices():

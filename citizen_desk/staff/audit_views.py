@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from citizen_desk.core.access import permission
 from citizen_desk.core.i18n import zone
+from citizen_desk.core.paging import page_count, requested_page
 from citizen_desk.extensions import db
 from citizen_desk.staff.admin import _offices_managed
 from citizen_desk.staff.audit import AuditEntry
@@ -55,15 +56,12 @@ def audit_log():
         query = query.where(AuditEntry.dt >= datetime.combine(start, time(), local))
     if end:
         query = query.where(AuditEntry.dt < datetime.combine(end + timedelta(days=1), time(), local))
-    try:
-        page = max(1, min(int(args.get("page", 1)), 100_000))
-    except ValueError:
-        page = 1
+    page = requested_page()
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     entries = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     actions = db.session.scalars(select(AuditEntry.action).where(*scope).distinct().order_by(
         AuditEntry.action)).all()
-    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    pages = page_count(total, PAGE_SIZE)
     return render_template("staff/audit.html", entries=entries, actions=actions, page=page,
                            pages=pages, total=total, errors=errors,
                            args=request.args.to_dict())

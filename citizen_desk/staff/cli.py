@@ -5,7 +5,7 @@ import sys
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select, table, column
+from sqlalchemy import select
 
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
@@ -18,8 +18,7 @@ staff = AppGroup("staff", help="Staff accounts, organisations and access tokens.
 def _office_id(code: str | None) -> int | None:
     if not code:
         return None
-    office = table("office", column("id"), column("code"))
-    office_id = db.session.scalar(select(office.c.id).where(office.c.code == code))
+    office_id = operations.office_id(code)
     if office_id is None:
         raise click.BadParameter(f"no office with code {code!r}", param_hint="--office")
     return office_id

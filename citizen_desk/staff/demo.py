@@ -1,8 +1,5 @@
 """The staff part of the demo: one account per role, and a kiosk and a display token."""
-from sqlalchemy import column, select, table
-
 from citizen_desk.core.seed import demo_seeder
-from citizen_desk.extensions import db
 from citizen_desk.staff import operations
 from citizen_desk.staff.models import Role, TokenPurpose
 
@@ -10,14 +7,9 @@ from citizen_desk.staff.models import Role, TokenPurpose
 DEMO_PASSWORD = "lemon-harbour-kiosk-2026"
 
 
-def _office_id(code):
-    office = table("office", column("id"), column("code"))
-    return db.session.scalar(select(office.c.id).where(office.c.code == code))
-
-
 @demo_seeder(order=20)
 def seed_staff(report):
-    athens, thessaloniki = _office_id("ATH1"), _office_id("THE1")
+    athens, thessaloniki = operations.office_id("ATH1"), operations.office_id("THE1")
     ngo = operations.create_organisation(
         name="Δίκτυο Αλληλεγγύης Προσφύγων", contact_name="Ελένη Παπαδοπούλου",
         contact_email="info@solidarity.example.org", contact_phone="+30 210 555 0100")

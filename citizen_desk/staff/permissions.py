@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from citizen_desk.core.access import Policy, permission, public  # noqa: F401  (re-exported)
+from citizen_desk.core.access import Policy
 from citizen_desk.core.db import SAFE_METHODS, utcnow, write_intent
 from citizen_desk.core.errors import error_response
 from citizen_desk.extensions import db
