@@ -18,12 +18,20 @@ __all__ = ["create_app", "ConfigError"]
 CAPABILITIES = ("citizen_desk.staff", "citizen_desk.home", "citizen_desk.catalog")
 
 
+class App(Flask):
+    """Flask, with every request's view run as one unit of work (see ``core/uow.py``)."""
+
+    def dispatch_request(self):
+        from citizen_desk.core import uow
+        return uow.run(super().dispatch_request)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Create and configure the application.
 
     ``config`` overrides everything else (tests pass their database here).
     """
-    app = Flask(
+    app = App(
         __name__,
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -31,11 +39,13 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.load(app, config)
     _init_extensions(app)
 
-    from citizen_desk.core import access, cli, errors, i18n, security
+    from citizen_desk.core import access, cli, errors, events, i18n, outbox, security
     errors.init_app(app)
     i18n.init_app(app)
     cli.init_app(app)
     security.init_app(app)
+    outbox.init_app(app)
+    events.init_app(app)
 
     import importlib
     for name in CAPABILITIES:

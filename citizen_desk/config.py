@@ -39,6 +39,9 @@ class DefaultConfig:
     #: Seconds SQLite waits for a lock held by another writer.
     SQLITE_BUSY_TIMEOUT = 15
     REDIS_URL = None
+    #: How many times a request, command or job runs when it loses a race in the
+    #: database (serialisation failure, deadlock, SQLite lock) before giving up.
+    UNIT_OF_WORK_ATTEMPTS = 5
 
     LANGUAGES = ("el", "en")
     BABEL_DEFAULT_LOCALE = "el"

@@ -1,7 +1,15 @@
-"""Translated error pages, and JSON errors for the API.
+"""The one error model: translated error pages, and JSON errors for the API.
 
-Every error a user can meet gets a page in their language; a database that
-cannot be reached gives a 503 "try again shortly", never a traceback.
+- ``ValidationError({field: message})`` (``core/validation.py``) that a view
+  does not catch: 422, JSON ``{"errors": {field: message}, "error": {…}}``
+  under ``/api/``, a page listing the problems elsewhere. Form views catch it
+  inside ``uow.savepoint()`` and show the form again with an error summary.
+- ``Conflict(message)`` and a unique or foreign-key constraint that a
+  concurrent request won (``IntegrityError``): 409.
+- Unknown objects: ``abort(404)``.
+- A database that cannot be reached: 503 "try again shortly".
+
+Every error a user can meet gets a page in their language, never a traceback.
 """
 from __future__ import annotations
 
@@ -10,8 +18,10 @@ import logging
 from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError, InterfaceError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from citizen_desk.core.validation import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +55,36 @@ MESSAGES = {
 CSRF_MESSAGE = _l("The form had expired. Go back, reload the page and try again.")
 
 
+class Conflict(Exception):
+    """The change conflicts with the current state (409); ``message`` says how, translated."""
+
+    def __init__(self, message=None):
+        super().__init__(message)
+        self.message = message
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json")
 
 
-def error_response(code: int, message=None, **extra):
-    """Render an error as JSON (API) or as a translated page."""
+def error_response(code: int, message=None, errors: dict | None = None, **extra):
+    """Render an error as JSON (API) or as a translated page.
+
+    ``errors`` maps fields to their messages (a validation error): the JSON
+    body carries them as ``errors`` and the page lists them.
+    """
     title = TITLES.get(code, TITLES[500])
     message = message or MESSAGES.get(code, MESSAGES[500])
     if wants_json():
         body = {"error": {"status": code, "title": str(title), "message": str(message)}}
         body["error"].update(extra)
+        if errors is not None:
+            body["errors"] = {field: str(text) for field, text in errors.items()}
         return jsonify(body), code
     try:
         return render_template("errors/error.html", code=code, title=title,
-                               message=message), code
+                               message=message, errors=errors), code
     except Exception:  # the page itself failed: still never show a traceback
         log.exception("error page %s could not be rendered", code)
         return f"<!doctype html><title>{code}</title><h1>{code}</h1>", code
@@ -75,6 +99,29 @@ def _handle_http(exc: HTTPException):
         body, status = response
         return body, status, {"Allow": ", ".join(exc.valid_methods)}
     return response
+
+
+def _handle_validation(exc: ValidationError):
+    from citizen_desk.extensions import db
+    db.session.rollback()
+    if len(exc.errors) == 1:
+        (field, text), = exc.errors.items()
+        return error_response(422, text, errors=exc.errors, **({"field": field} if field else {}))
+    return error_response(422, errors=exc.errors)
+
+
+def _handle_conflict(exc: Conflict):
+    from citizen_desk.extensions import db
+    db.session.rollback()
+    return error_response(409, exc.message)
+
+
+def _handle_integrity(exc: IntegrityError):
+    # A unique or foreign-key constraint that a concurrent request satisfied first.
+    log.info("integrity error answered with 409: %s", exc.orig)
+    from citizen_desk.extensions import db
+    db.session.rollback()
+    return error_response(409)
 
 
 def _handle_database_down(exc):
@@ -95,6 +142,9 @@ def _handle_unexpected(exc: Exception):
 
 def init_app(app):
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(ValidationError, _handle_validation)
+    app.register_error_handler(Conflict, _handle_conflict)
+    app.register_error_handler(IntegrityError, _handle_integrity)
     app.register_error_handler(OperationalError, _handle_database_down)
     app.register_error_handler(InterfaceError, _handle_database_down)
     app.register_error_handler(InternalServerError, _handle_unexpected)
