@@ -5,6 +5,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from citizen_desk.catalog import operations as ops
+from citizen_desk.core.validation import ValidationError
 from citizen_desk.catalog.forms import (ClosureForm, CounterForm, OfficeForm, OpeningRuleForm,
                                         ServiceForm, choices)
 from tests.factories import create_office
@@ -54,7 +55,7 @@ def test_rule_form_checks_from_before_to_and_maps_operation_errors(app_ctx):
     ctx, rule_form = form(app_ctx, OpeningRuleForm, {**data, "end_time": "15:00"})
     try:
         assert rule_form.validate(), rule_form.errors
-        with pytest.raises(ops.CatalogError) as excinfo:
+        with pytest.raises(ValidationError) as excinfo:
             ops.add_rule(office, **rule_form.values({}))
         excinfo.value.apply_to(rule_form)
         assert "overlap" in str(rule_form.start_time.errors[0])
@@ -93,7 +94,7 @@ def test_service_form_lists_and_prefix_clash(app_ctx):
         assert service_form.validate(), service_form.errors
         values = service_form.values({office.id: office})
         assert values["documents"] == {"el": ["Ταυτότητα", "Βιβλιάριο οικογενείας"]}
-        with pytest.raises(ops.CatalogError) as excinfo:
+        with pytest.raises(ValidationError) as excinfo:
             ops.create_service(**values)
         excinfo.value.apply_to(service_form)
         assert service_form.ticket_prefix.errors

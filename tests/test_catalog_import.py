@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from citizen_desk.catalog.demo import demo_document
 from citizen_desk.catalog.exporter import dump, export_catalog
-from citizen_desk.catalog.importer import CatalogImportError, import_catalog, parse
+from citizen_desk.catalog.importer import import_catalog, parse
+from citizen_desk.core.validation import ValidationError
 from citizen_desk.catalog.models import Counter, Office, OpeningRule, Service
 from citizen_desk.extensions import db
 from tests.conftest import _empty_tables
@@ -31,7 +32,7 @@ def count(model):
 
 
 def problems(document):
-    with pytest.raises(CatalogImportError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         import_catalog(document)
     db.session.rollback()
     assert count(Service) == 0 and count(Office) == 0, "nothing may be written"
@@ -90,7 +91,7 @@ def test_yaml_files_import_too(app_ctx):
 
 
 def test_malformed_json(app_ctx):
-    with pytest.raises(CatalogImportError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         parse('{"format": "citizen-desk-catalog", "version": 1,,}')
     assert "line 1, column 49" in str(excinfo.value)
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from citizen_desk.catalog import operations as ops
+from citizen_desk.core.validation import ValidationError
 from citizen_desk.catalog.calendar import closed_days, sessions_on, weekly_hours
 from citizen_desk.catalog.models import Counter, OpeningRule, Service
 from citizen_desk.extensions import db
@@ -25,7 +26,7 @@ def test_office_defaults_and_translated_name(app_ctx):
 
 
 def test_office_needs_a_greek_name(app_ctx):
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         ops.create_office("ATH1", {"en": "KEP Athens", "el": "  "})
     assert field_of(excinfo) == "name.el"
     with force_locale("el"):
@@ -39,14 +40,14 @@ def test_office_needs_a_greek_name(app_ctx):
     ({"slot_minutes": 0}, "slot_minutes"),
 ])
 def test_office_validation(app_ctx, fields, field):
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         create_office(**fields)
     assert field_of(excinfo) == field
 
 
 def test_office_codes_are_unique_and_offices_are_retired_not_deleted(app_ctx):
     office = create_office(code="ATH1")
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         create_office(code="ATH1")
     assert field_of(excinfo) == "code"
     ops.retire_office(office)
@@ -55,16 +56,16 @@ def test_office_codes_are_unique_and_offices_are_retired_not_deleted(app_ctx):
 
 def test_rule_times_and_dates_are_checked(app_ctx):
     office = create_office()
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         add_rule(office, start_time=time(14), end_time=time(9))
     assert field_of(excinfo) == "end_time"
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         add_rule(office, valid_from=date(2026, 5, 1), valid_until=date(2026, 4, 1))
     assert field_of(excinfo) == "valid_until"
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         add_rule(office, weekdays=[])
     assert field_of(excinfo) == "weekdays"
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         add_rule(office, seats={"vip": 3})
     assert field_of(excinfo) == "seats"
 
@@ -74,13 +75,13 @@ def test_overlapping_rules_for_the_same_service_are_refused(app_ctx):
     a = create_service(offices=[office])
     b = create_service(offices=[office])
     add_rule(office, services=[a])
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         add_rule(office, weekdays=[3], start_time=time(12), end_time=time(15), services=[a])
     assert field_of(excinfo) == "start_time"
     # Another service may have its own hours at the same time …
     add_rule(office, weekdays=[3], start_time=time(12), end_time=time(15), services=[b])
     # … but a rule for every service overlaps both.
-    with pytest.raises(ops.CatalogError):
+    with pytest.raises(ValidationError):
         add_rule(office, weekdays=[1], start_time=time(9), end_time=time(10))
     # Back to back is not an overlap, nor are disjoint validity periods.
     add_rule(office, start_time=time(13), end_time=time(15), services=[a])
@@ -116,11 +117,11 @@ def test_database_refuses_a_rule_that_ends_before_it_starts(app_ctx):
 def test_ticket_prefix_clash_within_an_office(app_ctx):
     athens, thessaloniki = create_office(code="ATH1"), create_office(code="THE1")
     create_service(code="family", ticket_prefix="A", offices=[athens])
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         create_service(code="birth", ticket_prefix="A", offices=[athens, thessaloniki])
     assert field_of(excinfo) == "ticket_prefix"
     birth = create_service(code="birth", ticket_prefix="A", offices=[thessaloniki])
-    with pytest.raises(ops.CatalogError):
+    with pytest.raises(ValidationError):
         ops.update_service(birth, offices=[athens, thessaloniki])
 
 
@@ -130,13 +131,13 @@ def test_retired_service_frees_its_prefix_and_stays_in_the_database(app_ctx):
     ops.retire_service(old)
     create_service(ticket_prefix="A", offices=[office])
     assert db.session.get(Service, old.id).retired
-    with pytest.raises(ops.CatalogError):
+    with pytest.raises(ValidationError):
         ops.retire_service(old, retired=False)
 
 
 def test_duration_must_be_on_the_slot_grid(app_ctx):
     office = create_office(slot_minutes=20)
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         create_service(duration_minutes=30, offices=[office])
     assert field_of(excinfo) == "duration_minutes"
     assert create_service(duration_minutes=40, offices=[office]).duration_minutes == 40
@@ -152,7 +153,7 @@ def test_duration_must_be_on_the_slot_grid(app_ctx):
     ({"code": "has space"}, "code"),
 ])
 def test_service_validation(app_ctx, fields, field):
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         create_service(**fields)
     assert field_of(excinfo) == field
 
@@ -163,13 +164,13 @@ def test_counters_serve_services_of_their_office_and_are_retired(app_ctx):
     there = create_service(offices=[elsewhere])
     counter = ops.add_counter(office, "1", {"el": "Θυρίδα 1", "en": "Counter 1"}, [here])
     assert counter.display_label("en") == "Counter 1"
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         ops.add_counter(office, "2", {"el": "Θυρίδα 2"}, [there])
     assert field_of(excinfo) == "services"
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         ops.add_counter(office, "1", {"el": "Θυρίδα 1"})
     assert field_of(excinfo) == "code"
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         ops.add_counter(office, "3", {"en": "Counter 3"})
     assert field_of(excinfo) == "label.el"
     ops.retire_counter(counter)
@@ -178,14 +179,14 @@ def test_counters_serve_services_of_their_office_and_are_retired(app_ctx):
 
 def test_closures_whole_and_part_day(app_ctx):
     office = create_office()
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         ops.add_closure(office, date(2026, 12, 2), date(2026, 12, 1), {"el": "Απογραφή"})
     assert field_of(excinfo) == "end_date"
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         ops.add_closure(office, date(2026, 12, 1), date(2026, 12, 1), {"el": "Απογραφή"},
                         start_time=time(9))
     assert field_of(excinfo) == "end_time"
-    with pytest.raises(ops.CatalogError) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         ops.add_closure(office, date(2026, 12, 1), date(2026, 12, 1), {"en": "Inventory"})
     assert field_of(excinfo) == "reason.el"
     ops.add_closure(office, date(2026, 12, 1), date(2026, 12, 2), {"el": "Απογραφή"})

@@ -8,7 +8,7 @@ in the URL, a service is the manager's to edit) happen in the view.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -17,11 +17,10 @@ from citizen_desk.catalog import queries
 from citizen_desk.catalog.admin_forms import OfficeServicesForm, service_choices
 from citizen_desk.catalog.forms import OfficeForm, language_label
 from citizen_desk.catalog.models import Office, Service
-from citizen_desk.catalog.validation import CatalogError
 from citizen_desk.core.access import permission
+from citizen_desk.core.forms import ActionForm, action, save
 from citizen_desk.core.i18n import current_language
 from citizen_desk.extensions import db
-from citizen_desk.staff.forms import ActionForm
 from citizen_desk.staff.permissions import admin, any_manager, current_actor, manager_of
 
 bp = Blueprint("catalog_admin", __name__, url_prefix="/staff/catalog")
@@ -40,45 +39,8 @@ def get_office(code: str) -> Office:
     return office
 
 
-def save(form, change, message: str, target, template: str, **context):
-    """The shape of every form view: validate, change, commit once, or show what is wrong.
-
-    ``change()`` calls an operation; a ``CatalogError`` rolls the request back
-    (nothing is written) and is shown beside its field and in the summary.
-    ``target`` is the URL to go to afterwards, or a function of what
-    ``change()`` returned that gives it.
-    """
-    if form.validate_on_submit():
-        try:
-            result = change()
-        except CatalogError as exc:
-            db.session.rollback()
-            exc.apply_to(form)
-        else:
-            url = target(result) if callable(target) else target
-            db.session.commit()
-            flash(message, "success")
-            return redirect(url)
-    return render_template(template, form=form, **context)
-
-
 def to_office(office: Office) -> str:
     return url_for("catalog_admin.office", office=office.code)
-
-
-def action(change, message: str, target: str):
-    """A one-button POST (retire, remove): CSRF checked, then the change, then back."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        change()
-    except CatalogError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(message, "success")
-    return redirect(target)
 
 
 @bp.get("/")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from citizen_desk.catalog import operations as ops
 from citizen_desk.catalog.models import Closure, Counter, Office, OpeningRule, Service
-from citizen_desk.catalog.validation import CatalogError
+from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.staff import audit
 from citizen_desk.staff.models import Role
@@ -123,9 +123,9 @@ def set_office_services(office: Office, services: list[Service], allowed: list[S
         if service in wanted and not offered:
             try:
                 ops.update_service(service, offices=[*service.offices, office])
-            except CatalogError as exc:
+            except ValidationError as exc:
                 # i18n: a service's code, then why it cannot be offered here.
-                raise CatalogError("services", _l("%(service)s: %(problem)s",
+                raise ValidationError.at("services", _l("%(service)s: %(problem)s",
                                                   service=service.code,
                                                   problem=exc.message)) from None
             added.append(service.code)
@@ -142,12 +142,12 @@ def set_office_services(office: Office, services: list[Service], allowed: list[S
 def _check_unused(office: Office, service: Service):
     for counter in office.counters:
         if service in counter.services:
-            raise CatalogError("services", _l(
+            raise ValidationError.at("services", _l(
                 "Counter %(counter)s serves %(service)s: change the counter first.",
                 counter=counter.code, service=service.code))
     for rule in office.rules:
         if service in rule.services:
-            raise CatalogError("services", _l(
+            raise ValidationError.at("services", _l(
                 "Opening hours %(start)s–%(end)s name %(service)s: change them first.",
                 start=rule.start_time.strftime("%H:%M"), end=rule.end_time.strftime("%H:%M"),
                 service=service.code))

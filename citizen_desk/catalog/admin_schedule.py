@@ -12,12 +12,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from citizen_desk.catalog import admin_operations as admin_ops
-from citizen_desk.catalog.admin import action, bp, get_office, save
+from citizen_desk.catalog.admin import bp, get_office
 from citizen_desk.catalog.admin_forms import (closure_data, counter_data, rule_data,
                                               service_choices)
 from citizen_desk.catalog.forms import ClosureForm, CounterForm, OpeningRuleForm
 from citizen_desk.catalog.models import Closure, Counter, Office, OpeningRule, Service
 from citizen_desk.core.access import permission
+from citizen_desk.core.forms import action, save
 from citizen_desk.core.i18n import current_language
 from citizen_desk.extensions import db
 from citizen_desk.staff.permissions import manager_of

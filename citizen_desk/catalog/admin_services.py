@@ -14,15 +14,15 @@ from sqlalchemy.orm import selectinload
 
 from citizen_desk.catalog import admin_operations as admin_ops
 from citizen_desk.catalog import queries
-from citizen_desk.catalog.admin import action, bp, save
+from citizen_desk.catalog.admin import bp
 from citizen_desk.catalog.admin_forms import ServiceEditForm, service_data
 from citizen_desk.catalog.forms import choices
 from citizen_desk.catalog.models import Category, Service
-from citizen_desk.catalog.validation import CatalogError
+from citizen_desk.core.validation import ValidationError
 from citizen_desk.core.access import permission
+from citizen_desk.core.forms import ActionForm, action, save
 from citizen_desk.core.i18n import current_language
 from citizen_desk.extensions import db
-from citizen_desk.staff.forms import ActionForm
 from citizen_desk.staff.permissions import any_manager, current_actor, require
 
 
@@ -52,7 +52,7 @@ def _prepare(form: ServiceEditForm):
         by_id = {o.id: o for o in offices}
         chosen = [by_id[i] for i in form.offices.data]
         if not chosen and not actor.is_admin:
-            raise CatalogError("offices", _l("Choose at least one of your offices."))
+            raise ValidationError.at("offices", _l("Choose at least one of your offices."))
         category = (db.session.get(Category, int(form.category.data))
                     if form.category.data else None)
         return form.values(by_id, category)

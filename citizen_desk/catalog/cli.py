@@ -10,7 +10,9 @@ from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import text
 
 from citizen_desk.catalog.exporter import dump, export_catalog
-from citizen_desk.catalog.importer import CatalogImportError, import_catalog, load_file
+from citizen_desk.catalog.importer import import_catalog, load_file
+from citizen_desk.core import uow
+from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 
 catalog = AppGroup("catalog", help="Import and export the service catalog.")
@@ -35,20 +37,14 @@ def import_command(path, dry_run, lang):
     """
     with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
         try:
-            summary = import_catalog(load_file(path))
-        except CatalogImportError as exc:
-            db.session.rollback()
+            document = load_file(path)
+            summary = uow.run(lambda: import_catalog(document), dry_run=dry_run)
+        except ValidationError as exc:
             for line in exc.lines():
                 click.echo(line, err=True)
             click.echo(_("Nothing was imported."), err=True)
             sys.exit(1)
-        except Exception:
-            db.session.rollback()
-            raise
-        if dry_run:
-            db.session.rollback()
-        else:
-            db.session.commit()
+        if not dry_run:
             refresh_planner_statistics()
         for kind, counts in summary.counts.items():
             click.echo(_("%(kind)s: %(created)d created, %(updated)d updated, "
@@ -66,9 +62,8 @@ def refresh_planner_statistics():
     """
     tables = "service, service_search_word, service_search_name, service_office"
     statement = f"ANALYZE {tables}" if db.engine.dialect.name == "postgresql" else "ANALYZE"
-    with db.engine.connect() as conn:
+    with db.engine.begin() as conn:
         conn.execute(text(statement))
-        conn.commit()
 
 
 @catalog.command("export")

@@ -2,7 +2,7 @@
 
 The forms check what a form can check alone (required fields, from < to);
 the operations check the rest (overlapping rules, prefix clash, slot grid)
-and raise ``CatalogError``, whose ``apply_to(form)`` puts it next to the field.
+and raise ``ValidationError``, whose ``apply_to(form)`` puts it next to the field.
 ``values()`` gives the keyword arguments of the matching operation.
 """
 from __future__ import annotations

@@ -16,7 +16,7 @@ from citizen_desk.catalog import operations as ops
 from citizen_desk.catalog.exporter import export_rule
 from citizen_desk.catalog.import_support import fail, parse_date, parse_time, path_of
 from citizen_desk.catalog.models import POOLS, WEEKDAYS, Office, Service
-from citizen_desk.catalog.validation import CatalogError
+from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 
 
@@ -58,15 +58,17 @@ def sync_rules(office: Office, rules: list, where: str):
             ops.remove_rule(rule)
     for index, raw in wanted:
         place = f"{where}[{index}]"
+        # Problems found while reading the record already name their place in the file.
+        valid_from = parse_date(raw["valid_from"], f"{place}.valid_from")
+        valid_until = parse_date(raw.get("valid_until"), f"{place}.valid_until")
+        services = _services(raw.get("services", []), f"{place}.services")
         try:
             ops.add_rule(
                 office, [WEEKDAYS.index(day) + 1 for day in raw["weekdays"]],
                 parse_time(raw["start_time"]), parse_time(raw["end_time"]),
-                parse_date(raw["valid_from"], f"{place}.valid_from"),
-                parse_date(raw.get("valid_until"), f"{place}.valid_until"),
-                repeat_weeks=raw.get("repeat_weeks", 1), seats=raw.get("seats") or {},
-                services=_services(raw.get("services", []), f"{place}.services"))
-        except CatalogError as exc:
+                valid_from, valid_until, repeat_weeks=raw.get("repeat_weeks", 1),
+                seats=raw.get("seats") or {}, services=services)
+        except ValidationError as exc:
             fail(path_of(place, exc.field), exc.message)
 
 
@@ -98,11 +100,12 @@ def sync_closures(office: Office, closures: list, where: str):
             ops.remove_closure(closure)
     for index, raw in wanted:
         place = f"{where}[{index}]"
+        start = parse_date(raw["start_date"], f"{place}.start_date")
+        end = parse_date(raw["end_date"], f"{place}.end_date")
         try:
-            ops.add_closure(office, parse_date(raw["start_date"], f"{place}.start_date"),
-                            parse_date(raw["end_date"], f"{place}.end_date"), raw["reason"],
+            ops.add_closure(office, start, end, raw["reason"],
                             parse_time(raw.get("start_time")), parse_time(raw.get("end_time")))
-        except CatalogError as exc:
+        except ValidationError as exc:
             fail(path_of(place, exc.field), exc.message)
 
 
@@ -119,7 +122,7 @@ def sync_counters(office: Office, counters: list, where: str):
             else:
                 ops.update_counter(counter, label=raw["label"], services=services,
                                    active=active)
-        except CatalogError as exc:
+        except ValidationError as exc:
             fail(path_of(place, exc.field), exc.message)
     for counter in by_code.values():
         if counter.active:

@@ -10,6 +10,8 @@ from datetime import date, time
 from flask_babel import lazy_gettext as _l
 from jsonschema.exceptions import best_match
 
+from citizen_desk.core.validation import ValidationError
+
 #: Fields of a service that live under ``translations.<language>`` in the file.
 SERVICE_TEXT_FIELDS = ("name", "summary", "description", "documents", "fees", "link",
                        "synonyms")
@@ -17,23 +19,9 @@ SERVICE_TEXT_FIELDS = ("name", "summary", "description", "documents", "fees", "l
 MAX_PROBLEMS = 20
 
 
-class CatalogImportError(ValueError):
-    """The file cannot be imported: ``problems`` is a list of ``(place, message)``."""
-
-    def __init__(self, problems):
-        super().__init__(len(problems))
-        self.problems = list(problems)
-
-    def lines(self) -> list[str]:
-        return [f"{place}: {message}" if place else str(message)
-                for place, message in self.problems]
-
-    def __str__(self):
-        return "\n".join(self.lines())
-
-
 def fail(place: str, message):
-    raise CatalogImportError([(place, message)])
+    """Refuse the file: ``message`` about the record or field at ``place``."""
+    raise ValidationError.at(place, message)
 
 
 def path_of(where: str, field: str, service: bool = False) -> str:

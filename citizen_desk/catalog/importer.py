@@ -5,7 +5,7 @@ updated in place, one that does not is created; importing the same file
 twice changes nothing. Rules and closures of an office in the file are
 replaced by the file's list (identical ones are kept untouched).
 All-or-nothing: ``import_catalog`` only flushes, and raises
-``CatalogImportError`` with the place in the file of every problem; the
+``ValidationError`` with the place in the file of every problem; the
 caller commits on success and rolls back otherwise.
 """
 from __future__ import annotations
@@ -23,14 +23,14 @@ from jsonschema import Draft202012Validator
 from citizen_desk.catalog import operations as ops
 from citizen_desk.catalog.exporter import export_office, export_service
 from citizen_desk.catalog.import_rules import sync_closures, sync_counters, sync_rules
-from citizen_desk.catalog.import_support import (CatalogImportError, fail, path_of,
+from citizen_desk.catalog.import_support import (fail, path_of,
                                                  schema_errors)
 from citizen_desk.catalog.models import Category, Office, Service
-from citizen_desk.catalog.validation import CatalogError
+from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.staff import audit
 
-__all__ = ["CatalogImportError", "ImportSummary", "parse", "import_catalog", "load_file"]
+__all__ = ["ImportSummary", "parse", "import_catalog", "load_file"]
 
 #: Largest file accepted (a 2,000-service catalog in three languages is a few MB).
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -59,7 +59,7 @@ def schema() -> dict:
 
 
 def parse(text: str, yaml_format: bool = False):
-    """The document in ``text`` (JSON, or YAML), or ``CatalogImportError``."""
+    """The document in ``text`` (JSON, or YAML), or ``ValidationError``."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         fail("", _l("The file is larger than %(max)d MB.", max=MAX_FILE_BYTES // 2 ** 20))
     if yaml_format:
@@ -110,14 +110,14 @@ def _check_duplicates(document: dict):
                     "duplicate code %(code)s", code=counter["code"])))
             seen.add(counter["code"])
     if problems:
-        raise CatalogImportError(problems)
+        raise ValidationError.from_pairs(problems)
 
 
 def import_catalog(document) -> ImportSummary:
-    """Apply ``document`` to the session (flush only); ``CatalogImportError`` if anything is wrong."""
+    """Apply ``document`` to the session (flush only); ``ValidationError`` if anything is wrong."""
     problems = schema_errors(schema(), document, Draft202012Validator)
     if problems:
-        raise CatalogImportError(problems)
+        raise ValidationError.from_pairs(problems)
     _check_duplicates(document)
     summary = ImportSummary()
     for index, raw in enumerate(document.get("categories", [])):
@@ -150,7 +150,7 @@ def _import_category(raw: dict, where: str, summary: ImportSummary):
     before = (existing.name.copy(), existing.position) if existing else None
     try:
         category = ops.ensure_category(raw["code"], raw["name"], raw.get("position", 0))
-    except CatalogError as exc:
+    except ValidationError as exc:
         fail(path_of(where, exc.field), exc.message)
     summary.note("categories", "created" if before is None else
                  "unchanged" if before == (dict(category.name), category.position)
@@ -168,7 +168,7 @@ def _import_office(raw: dict, where: str, summary: ImportSummary):
             ops.update_office(office, name=raw["name"], **fields)
         if office.retired != raw.get("retired", False):
             ops.retire_office(office, raw.get("retired", False))
-    except CatalogError as exc:
+    except ValidationError as exc:
         fail(path_of(where, exc.field), exc.message)
     return office, before
 
@@ -211,7 +211,7 @@ def _import_service(raw: dict, where: str, summary: ImportSummary):
             ops.update_service(service, ticket_prefix=raw["ticket_prefix"], **fields)
         if service.retired != retired:
             ops.retire_service(service, retired)
-    except CatalogError as exc:
+    except ValidationError as exc:
         fail(path_of(where, exc.field, service=True), exc.message)
     return service, before
 

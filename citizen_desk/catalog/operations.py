@@ -1,7 +1,7 @@
 """Operations that change the catalog: offices, rules, closures, counters, services.
 
 Plain functions over the session: they take plain values, validate them
-(raising ``CatalogError`` naming the field), change the session and
+(raising ``ValidationError`` naming the field), change the session and
 ``flush()``. The caller commits — once per request, once per import.
 Nothing a booking or ticket may point to is deleted: offices, counters and
 services are retired. Rules and closures are configuration and can be removed.
@@ -17,7 +17,7 @@ from citizen_desk.catalog import validation as v
 from citizen_desk.catalog.models import (POOLS, Category, Closure, Counter, Office,
                                          OpeningRule, Service)
 from citizen_desk.catalog.service_models import PERSONAL_FIELDS
-from citizen_desk.catalog.validation import CatalogError
+from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 
 _UNSET = object()
@@ -43,7 +43,7 @@ def _office_values(values: dict, office: Office | None) -> dict:
     code = v.check_code(values["code"])
     clash = db.session.scalar(select(Office.id).where(Office.code == code))
     if clash and (office is None or clash != office.id):
-        raise CatalogError("code", _l("Another office already has this code."))
+        raise ValidationError.at("code", _l("Another office already has this code."))
     country, subdivision = v.check_holidays(values["holiday_country"],
                                             values["holiday_subdivision"])
     return dict(
@@ -91,24 +91,24 @@ def _rule_values(office: Office, values: dict, rule: OpeningRule | None) -> dict
     weekdays = values["weekdays"]
     if (not weekdays or not isinstance(weekdays, (list, tuple, set))
             or any(isinstance(d, bool) or d not in range(1, 8) for d in weekdays)):
-        raise CatalogError("weekdays", _l("Choose at least one day of the week."))
+        raise ValidationError.at("weekdays", _l("Choose at least one day of the week."))
     start = v.check_time(values["start_time"], "start_time")
     end = v.check_time(values["end_time"], "end_time")
     if start >= end:
-        raise CatalogError("end_time", _l("The closing time must be after the opening time."))
+        raise ValidationError.at("end_time", _l("The closing time must be after the opening time."))
     valid_from = v.check_date(values["valid_from"], "valid_from")
     valid_until = v.check_date(values["valid_until"], "valid_until", required=False)
     if valid_until and valid_until < valid_from:
-        raise CatalogError("valid_until", _l("The last day must be on or after the first day."))
+        raise ValidationError.at("valid_until", _l("The last day must be on or after the first day."))
     seats = values["seats"] or {}
     if not isinstance(seats, dict) or set(seats) - set(POOLS):
-        raise CatalogError("seats", _l("Seats are given per pool: public, staff or ngo."))
+        raise ValidationError.at("seats", _l("Seats are given per pool: public, staff or ngo."))
     counts = {f"seats_{pool}": v.check_int(seats.get(pool, 0), f"seats.{pool}", 0, 1000)
               for pool in POOLS}
     services = list(values["services"] or [])
     for service in services:
         if office not in service.offices:
-            raise CatalogError("services", _l("%(service)s is not offered at this office.",
+            raise ValidationError.at("services", _l("%(service)s is not offered at this office.",
                                               service=service.code))
     candidate = OpeningRule(weekdays=OpeningRule.weekday_mask(weekdays), start_time=start,
                             end_time=end, valid_from=valid_from, valid_until=valid_until)
@@ -117,7 +117,7 @@ def _rule_values(office: Office, values: dict, rule: OpeningRule | None) -> dict
             continue
         if services and other.services and not set(services) & set(other.services):
             continue
-        raise CatalogError("start_time", _l(
+        raise ValidationError.at("start_time", _l(
             "These hours overlap another opening rule of this office (%(start)s–%(end)s).",
             start=other.start_time.strftime("%H:%M"), end=other.end_time.strftime("%H:%M")))
     return dict(weekdays=candidate.weekdays, start_time=start, end_time=end,
@@ -164,14 +164,14 @@ def _closure_values(values: dict) -> dict:
     start = v.check_date(values["start_date"], "start_date")
     end = v.check_date(values["end_date"], "end_date")
     if end < start:
-        raise CatalogError("end_date", _l("The last day must be on or after the first day."))
+        raise ValidationError.at("end_date", _l("The last day must be on or after the first day."))
     start_time = v.check_time(values["start_time"], "start_time", required=False)
     end_time = v.check_time(values["end_time"], "end_time", required=False)
     if (start_time is None) != (end_time is None):
-        raise CatalogError("end_time" if end_time is None else "start_time", _l(
+        raise ValidationError.at("end_time" if end_time is None else "start_time", _l(
             "Give both times for a closure of part of the day, or neither for whole days."))
     if start_time and start_time >= end_time:
-        raise CatalogError("end_time", _l("The end time must be after the start time."))
+        raise ValidationError.at("end_time", _l("The end time must be after the start time."))
     return dict(start_date=start, end_date=end, start_time=start_time, end_time=end_time,
                 reason=v.check_text(values["reason"], "reason", "reason", required=True))
 
@@ -206,11 +206,11 @@ def _counter_values(office: Office, values: dict, counter: Counter | None) -> di
     code = v.check_code(values["code"])
     for other in office.counters:
         if other is not counter and other.code == code:
-            raise CatalogError("code", _l("Another counter of this office has this code."))
+            raise ValidationError.at("code", _l("Another counter of this office has this code."))
     services = list(values["services"] or [])
     for service in services:
         if office not in service.offices:
-            raise CatalogError("services", _l("%(service)s is not offered at this office.",
+            raise ValidationError.at("services", _l("%(service)s is not offered at this office.",
                                               service=service.code))
     return dict(code=code, services=services, active=bool(values["active"]),
                 label=v.check_text(values["label"], "label", "label", required=True))
@@ -241,7 +241,7 @@ def retire_counter(counter: Counter):
 from citizen_desk.catalog.service_operations import (  # noqa: E402,F401
     create_service, ensure_category, retire_service, update_service)
 
-__all__ = ["CatalogError", "create_office", "update_office", "retire_office", "add_rule",
+__all__ = ["create_office", "update_office", "retire_office", "add_rule",
            "update_rule", "remove_rule", "add_closure", "update_closure", "remove_closure",
            "add_counter", "update_counter", "retire_counter", "create_service",
            "update_service", "retire_service", "ensure_category", "PERSONAL_FIELDS",

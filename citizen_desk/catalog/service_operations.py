@@ -7,7 +7,7 @@ from sqlalchemy import select
 from citizen_desk.catalog import validation as v
 from citizen_desk.catalog.search import index_service
 from citizen_desk.catalog.service_models import PERSONAL_FIELDS, Category, Service
-from citizen_desk.catalog.validation import CatalogError
+from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 
 SERVICE_DEFAULTS = dict(duration_minutes=15, category=None, bookable_online=True,
@@ -37,22 +37,22 @@ def _service_values(values: dict, service: Service | None) -> dict:
     code = v.check_code(values["code"])
     clash = db.session.scalar(select(Service.id).where(Service.code == code))
     if clash and (service is None or clash != service.id):
-        raise CatalogError("code", _l("Another service already has this code."))
+        raise ValidationError.at("code", _l("Another service already has this code."))
     prefix = v.check_prefix(values["ticket_prefix"])
     duration = v.check_int(values["duration_minutes"], "duration_minutes", 1, 480)
     offices = list(values["offices"] or [])
     for office in offices:
         if duration % office.slot_minutes:
-            raise CatalogError("duration_minutes", _l(
+            raise ValidationError.at("duration_minutes", _l(
                 "At %(office)s appointments last a multiple of %(minutes)d minutes.",
                 office=office.code, minutes=office.slot_minutes))
     _check_prefix_clash(prefix, offices, service)
     category = values["category"]
     if category is not None and not isinstance(category, Category):
-        raise CatalogError("category", _l("Choose a category."))
+        raise ValidationError.at("category", _l("Choose a category."))
     fields = values["required_fields"] or ()
     if not isinstance(fields, (list, tuple)) or any(f not in PERSONAL_FIELDS for f in fields):
-        raise CatalogError("required_fields", _l(
+        raise ValidationError.at("required_fields", _l(
             "Personal fields are among: %(fields)s.", fields=", ".join(PERSONAL_FIELDS)))
     return dict(
         code=code, ticket_prefix=prefix, duration_minutes=duration, category=category,
@@ -79,7 +79,7 @@ def _check_prefix_clash(prefix: str, offices, service: Service | None):
             stmt = stmt.where(Service.id != service.id)
         other = db.session.scalars(stmt.limit(1)).first()
         if other is not None:
-            raise CatalogError("ticket_prefix", _l(
+            raise ValidationError.at("ticket_prefix", _l(
                 "At %(office)s the prefix %(prefix)s is already used by %(service)s.",
                 office=office.code, prefix=prefix, service=other.code))
 

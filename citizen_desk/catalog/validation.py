@@ -1,6 +1,6 @@
 """Checks shared by the catalog's operations, its forms and its importer.
 
-A failed check raises ``CatalogError`` naming the field (``name.el``,
+A failed check raises ``ValidationError`` naming the field (``name.el``,
 ``end_time``, ``ticket_prefix`` …) with a translated message, so a form can
 put it next to the right input and the importer can prefix the place in the
 file.
@@ -28,15 +28,6 @@ MAX_LENGTH = {"name": 200, "label": 100, "summary": 1000, "description": 20000,
 MAX_ITEMS = 50
 
 
-class CatalogError(ValidationError):
-    """Invalid catalog data: ``field`` says where, ``message`` (translated) says why."""
-
-    def __init__(self, field: str, message):
-        super().__init__({field: message})
-        self.field = field
-        self.message = message
-
-
 def merged(kind: str, current: dict, changes: dict) -> dict:
     """``current`` updated with ``changes``; a field the operation doesn't know is a bug."""
     unknown = set(changes) - set(current)
@@ -55,9 +46,9 @@ def apply_values(obj, values: dict):
 def check_code(value, field: str = "code") -> str:
     value = (value or "").strip() if isinstance(value, str) else value
     if not value:
-        raise CatalogError(field, _l("Enter a code."))
+        raise ValidationError.at(field, _l("Enter a code."))
     if not isinstance(value, str) or not CODE_PATTERN.match(value):
-        raise CatalogError(field, _l("Use up to 32 letters, digits, dots, dashes or "
+        raise ValidationError.at(field, _l("Use up to 32 letters, digits, dots, dashes or "
                                      "underscores, starting with a letter or digit."))
     return value
 
@@ -67,24 +58,24 @@ def check_text(value, field: str, kind: str, required: bool = False) -> dict:
     if value is None:
         value = {}
     if not isinstance(value, dict):
-        raise CatalogError(field, _l("Give a text for each language."))
+        raise ValidationError.at(field, _l("Give a text for each language."))
     cleaned = {}
     for language, text in value.items():
         if not isinstance(language, str) or not LANGUAGE_PATTERN.match(language):
-            raise CatalogError(field, _l("“%(language)s” is not a language code.",
+            raise ValidationError.at(field, _l("“%(language)s” is not a language code.",
                                          language=str(language)[:20]))
         if text is None:
             continue
         if not isinstance(text, str):
-            raise CatalogError(f"{field}.{language}", _l("Enter text."))
+            raise ValidationError.at(f"{field}.{language}", _l("Enter text."))
         text = text.strip()
         if len(text) > MAX_LENGTH[kind]:
-            raise CatalogError(f"{field}.{language}", _l(
+            raise ValidationError.at(f"{field}.{language}", _l(
                 "Enter at most %(max)d characters.", max=MAX_LENGTH[kind]))
         if text:
             cleaned[language] = text
     if required and not cleaned.get(PRIMARY_LANGUAGE):
-        raise CatalogError(f"{field}.{PRIMARY_LANGUAGE}", _l("Enter the text in Greek."))
+        raise ValidationError.at(f"{field}.{PRIMARY_LANGUAGE}", _l("Enter the text in Greek."))
     return cleaned
 
 
@@ -93,23 +84,23 @@ def check_text_lists(value, field: str, kind: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise CatalogError(field, _l("Give a list for each language."))
+        raise ValidationError.at(field, _l("Give a list for each language."))
     cleaned = {}
     for language, items in value.items():
         if not isinstance(language, str) or not LANGUAGE_PATTERN.match(language):
-            raise CatalogError(field, _l("“%(language)s” is not a language code.",
+            raise ValidationError.at(field, _l("“%(language)s” is not a language code.",
                                          language=str(language)[:20]))
         if not isinstance(items, (list, tuple)):
-            raise CatalogError(f"{field}.{language}", _l("Give a list."))
+            raise ValidationError.at(f"{field}.{language}", _l("Give a list."))
         if len(items) > MAX_ITEMS:
-            raise CatalogError(f"{field}.{language}", _l(
+            raise ValidationError.at(f"{field}.{language}", _l(
                 "Give at most %(max)d items.", max=MAX_ITEMS))
         texts = []
         for index, text in enumerate(items):
             if not isinstance(text, str):
-                raise CatalogError(f"{field}.{language}[{index}]", _l("Enter text."))
+                raise ValidationError.at(f"{field}.{language}[{index}]", _l("Enter text."))
             if len(text.strip()) > MAX_LENGTH[kind]:
-                raise CatalogError(f"{field}.{language}[{index}]", _l(
+                raise ValidationError.at(f"{field}.{language}[{index}]", _l(
                     "Enter at most %(max)d characters.", max=MAX_LENGTH[kind]))
             if text.strip():
                 texts.append(text.strip())
@@ -123,16 +114,16 @@ def check_links(value, field: str = "link") -> dict:
     for language, url in links.items():
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise CatalogError(f"{field}.{language}", _l(
+            raise ValidationError.at(f"{field}.{language}", _l(
                 "Enter a web address starting with https://"))
     return links
 
 
 def check_int(value, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CatalogError(field, _l("Enter a whole number."))
+        raise ValidationError.at(field, _l("Enter a whole number."))
     if not low <= value <= high:
-        raise CatalogError(field, _l("Enter a number from %(low)d to %(high)d.",
+        raise ValidationError.at(field, _l("Enter a number from %(low)d to %(high)d.",
                                      low=low, high=high))
     return value
 
@@ -141,7 +132,7 @@ def check_timezone(value, field: str = "timezone") -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise CatalogError(field, _l("“%(zone)s” is not a time zone (e.g. Europe/Athens).",
+        raise ValidationError.at(field, _l("“%(zone)s” is not a time zone (e.g. Europe/Athens).",
                                      zone=str(value)[:64])) from None
     return value
 
@@ -151,15 +142,15 @@ def check_holidays(country, subdivision) -> tuple[str | None, str | None]:
     from citizen_desk.catalog.calendar import supported_countries
     if not country:
         if subdivision:
-            raise CatalogError("holiday_country", _l("Choose the country of the subdivision."))
+            raise ValidationError.at("holiday_country", _l("Choose the country of the subdivision."))
         return None, None
     countries = supported_countries()
     if country not in countries:
-        raise CatalogError("holiday_country", _l(
+        raise ValidationError.at("holiday_country", _l(
             "“%(country)s” is not a country with a public holiday calendar.",
             country=str(country)[:10]))
     if subdivision and subdivision not in countries[country]:
-        raise CatalogError("holiday_subdivision", _l(
+        raise ValidationError.at("holiday_subdivision", _l(
             "“%(subdivision)s” is not a subdivision of %(country)s.",
             subdivision=str(subdivision)[:10], country=country))
     return country, subdivision or None
@@ -169,7 +160,7 @@ def check_date(value, field: str, required: bool = True) -> date | None:
     if value is None and not required:
         return None
     if not isinstance(value, date):
-        raise CatalogError(field, _l("Enter a date."))
+        raise ValidationError.at(field, _l("Enter a date."))
     return value
 
 
@@ -177,12 +168,12 @@ def check_time(value, field: str, required: bool = True) -> time | None:
     if value is None and not required:
         return None
     if not isinstance(value, time):
-        raise CatalogError(field, _l("Enter a time."))
+        raise ValidationError.at(field, _l("Enter a time."))
     return value
 
 
 def check_prefix(value, field: str = "ticket_prefix") -> str:
     value = value.strip().upper() if isinstance(value, str) else value
     if not isinstance(value, str) or not PREFIX_PATTERN.match(value):
-        raise CatalogError(field, _l("Enter one or two Latin capital letters (e.g. A or BC)."))
+        raise ValidationError.at(field, _l("Enter one or two Latin capital letters (e.g. A or BC)."))
     return value

@@ -46,16 +46,14 @@ def demo_seeder(order: int):
 
 
 def seed_demo(base_url: str = "http://127.0.0.1:5000") -> DemoReport:
-    """Run every registered seeder and commit once."""
+    """Run every registered seeder as one unit of work."""
+    from citizen_desk.core import uow
     from citizen_desk.extensions import db
 
-    report = DemoReport(base_url=base_url)
-    try:
+    def seed():
+        report = DemoReport(base_url=base_url)
         for _, _, seeder in _SEEDERS:
             seeder(report)
             db.session.flush()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return report
+        return report
+    return uow.run(seed)

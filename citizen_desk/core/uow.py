@@ -142,18 +142,23 @@ def _pause(attempt: int):
     time.sleep(random.uniform(0.5, 1.0) * min(0.5, 0.01 * 2 ** (attempt - 1)))
 
 
-def run(work: Callable[[], T]) -> T:
+def run(work: Callable[[], T], *, dry_run: bool = False) -> T:
     """Run ``work()`` as one unit: commit at its end, roll back on error, retry races.
 
     ``work`` must be safe to run again from the start: it reads what it needs
     inside, and what it changed in a failed attempt has been rolled back.
+    ``dry_run`` rolls the unit back at its end instead (``catalog import --dry-run``).
     """
     attempts = _attempts()
     flashes = _saved_flashes()
     for attempt in range(1, attempts + 1):
         try:
             result = work()
-            commit()
+            if dry_run:
+                db.session.flush()  # what a commit would have refused, it refuses too
+                db.session.rollback()
+            else:
+                commit()
             return result
         except BaseException as exc:
             db.session.rollback()

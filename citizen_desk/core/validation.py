@@ -1,9 +1,11 @@
 """The error an operation raises when its input is not acceptable.
 
-Operations raise ``ValidationError({field: message})`` with translated
-messages; forms show them beside the fields and in the error summary, the
-API answers 422 with them, the CLI prints them. Nothing has been written.
-A field may be a dotted path into sub-forms (``name.el``, ``rules[0].end_time``).
+Operations raise ``ValidationError({field: message})`` (or
+``ValidationError.at(field, message)``) with translated messages; forms
+show them beside the fields and in the error summary, the API answers 422
+with them, the CLI prints them, the catalog importer names the place in the
+file. Nothing has been written. A field may be a dotted path into sub-forms
+or a document (``name.el``, ``rules[0].end_time``, ``services[3].code``).
 """
 from __future__ import annotations
 
@@ -17,6 +19,34 @@ class ValidationError(ValueError):
         # Messages may be lazy translations: they are turned into text when shown.
         self.errors = dict(errors)
         super().__init__(*self.errors)
+
+    @classmethod
+    def at(cls, field: str, message) -> "ValidationError":
+        """One problem: ``message`` about ``field``."""
+        return cls({field: message})
+
+    @classmethod
+    def from_pairs(cls, problems) -> "ValidationError":
+        """Several ``(field, message)`` problems; two about one field are joined."""
+        errors: dict = {}
+        for field, message in problems:
+            errors[field] = f"{errors[field]} {message}" if field in errors else message
+        return cls(errors)
+
+    @property
+    def field(self) -> str:
+        """The field of the first problem (most errors have one)."""
+        return next(iter(self.errors), "")
+
+    @property
+    def message(self):
+        """The message of the first problem."""
+        return next(iter(self.errors.values()), "")
+
+    def lines(self) -> list[str]:
+        """Each problem as ``field: message`` (or the message alone), for a terminal."""
+        return [f"{field}: {message}" if field else str(message)
+                for field, message in self.errors.items()]
 
     def __str__(self):
         return "; ".join(f"{k}: {v}" if k else str(v) for k, v in self.errors.items())

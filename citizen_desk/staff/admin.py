@@ -10,11 +10,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from citizen_desk.core import uow
 from citizen_desk.core.access import permission
+from citizen_desk.core.forms import ActionForm, action, attempt, save
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.staff import operations
-from citizen_desk.staff.forms import (PURPOSE_LABELS, ROLE_LABELS, ActionForm, DeviceTokenForm,
+from citizen_desk.staff.forms import (PURPOSE_LABELS, ROLE_LABELS, DeviceTokenForm,
                                       OrganisationForm, RoleForm, StaffForm)
 from citizen_desk.staff.models import (AccessToken, Organisation, Role, RoleAssignment,
                                        StaffUser, TokenPurpose)
@@ -90,21 +92,19 @@ def new_user():
     organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
     form.organisation.choices = [SelectChoice("", _("No organisation"))] + [
         SelectChoice(str(o.id), o.name) for o in organisations]
+    def create():
+        role, office_id = _role_arguments(form)
+        if role in (Role.admin, Role.ngo) and not current_actor().is_admin:
+            raise ValidationError({"role": _("Only administrators can give this role.")})
+        user = operations.create_user(
+            email=form.email.data, display_name=form.display_name.data, role=role,
+            office_id=office_id, locale=form.locale.data,
+            organisation_id=int(form.organisation.data) if form.organisation.data else None)
+        return user, operations.reset_password(user)
     if form.validate_on_submit():
-        try:
-            role, office_id = _role_arguments(form)
-            if role in (Role.admin, Role.ngo) and not current_actor().is_admin:
-                raise ValidationError({"role": _("Only administrators can give this role.")})
-            user = operations.create_user(
-                email=form.email.data, display_name=form.display_name.data, role=role,
-                office_id=office_id, locale=form.locale.data,
-                organisation_id=int(form.organisation.data) if form.organisation.data else None)
-            temporary = operations.reset_password(user)
-        except ValidationError as exc:
-            db.session.rollback()
-            exc.apply_to(form)
-        else:
-            db.session.commit()
+        ok, created = attempt(form, create)
+        if ok:
+            user, temporary = created
             return render_template("staff/password_issued.html", user=user, password=temporary)
     return render_template("staff/user_new.html", form=form)
 
@@ -131,13 +131,12 @@ def new_integration_token(user_id):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        token, secret = operations.issue_user_token(user, created_by=current_actor().user)
+        with uow.savepoint():
+            token, secret = operations.issue_user_token(user, created_by=current_actor().user)
     except ValidationError as exc:
-        db.session.rollback()
         for message in exc.errors.values():
             flash(message, "error")
         return redirect(url_for("staff.user", user_id=user_id))
-    db.session.commit()
     return render_template("staff/token_issued.html", token=token, secret=secret,
                            purpose_labels=PURPOSE_LABELS)
 
@@ -152,17 +151,8 @@ def add_role(user_id):
     form.office.choices = _office_choices()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        role, office_id = _role_arguments(form)
-        operations.grant_role(user, role, office_id)
-    except ValidationError as exc:
-        db.session.rollback()
-        for message in exc.errors.values():
-            flash(message, "error")
-    else:
-        db.session.commit()
-        flash(_("The role has been added."), "success")
-    return redirect(url_for("staff.user", user_id=user_id))
+    return action(lambda: operations.grant_role(user, *_role_arguments(form)),
+                  _("The role has been added."), url_for("staff.user", user_id=user_id))
 
 
 @bp.post("/users/<int:user_id>/roles/<int:role_id>/delete")
@@ -171,23 +161,18 @@ def remove_role(user_id, role_id):
     """Take a role away."""
     user = _get_user(user_id)
     assignment = next((r for r in user.roles if r.id == role_id), None)
-    if assignment is None or not ActionForm().validate_on_submit():
-        abort(404 if assignment is None else 400)
-    operations.revoke_role(user, assignment)
-    db.session.commit()
-    flash(_("The role has been removed."), "success")
-    return redirect(url_for("staff.user", user_id=user_id))
+    if assignment is None:
+        abort(404)
+    return action(lambda: operations.revoke_role(user, assignment),
+                  _("The role has been removed."), url_for("staff.user", user_id=user_id))
 
 
 def _set_active(user_id: int, active: bool):
     user = _get_user(user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    operations.set_active(user, active)
-    db.session.commit()
-    flash(_("The account has been enabled.") if active else _("The account has been disabled."),
-          "success")
-    return redirect(url_for("staff.user", user_id=user_id))
+    return action(lambda: operations.set_active(user, active),
+                  _("The account has been enabled.") if active
+                  else _("The account has been disabled."),
+                  url_for("staff.user", user_id=user_id))
 
 
 @bp.post("/users/<int:user_id>/disable")
@@ -212,7 +197,6 @@ def reset_password(user_id):
     if not ActionForm().validate_on_submit():
         abort(400)
     temporary = operations.reset_password(user)
-    db.session.commit()
     return render_template("staff/password_issued.html", user=user, password=temporary)
 
 
@@ -236,15 +220,11 @@ def new_token():
     form = DeviceTokenForm()
     form.office.choices = [SelectChoice(str(o.id), o.code) for o in _offices_managed()]
     if form.validate_on_submit():
-        try:
-            token, secret = operations.issue_device_token(
-                name=form.name.data, office_id=int(form.office.data),
-                purpose=TokenPurpose(form.purpose.data), created_by=current_actor().user)
-        except ValidationError as exc:
-            db.session.rollback()
-            exc.apply_to(form)
-        else:
-            db.session.commit()
+        ok, issued = attempt(form, lambda: operations.issue_device_token(
+            name=form.name.data, office_id=int(form.office.data),
+            purpose=TokenPurpose(form.purpose.data), created_by=current_actor().user))
+        if ok:
+            token, secret = issued
             return render_template("staff/token_issued.html", token=token, secret=secret,
                                    purpose_labels=PURPOSE_LABELS)
     return render_template("staff/token_new.html", form=form)
@@ -261,12 +241,8 @@ def revoke_token(token_id):
     allowed = actor.is_admin or (token.office_id is not None and token.office_id in {
         o.id for o in _offices_managed()})
     require(allowed)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    operations.revoke_token(token)
-    db.session.commit()
-    flash(_("The token has been revoked."), "success")
-    return redirect(url_for("staff.tokens"))
+    return action(lambda: operations.revoke_token(token), _("The token has been revoked."),
+                  url_for("staff.tokens"))
 
 
 @bp.get("/organisations")
@@ -282,17 +258,9 @@ def organisations():
 def new_organisation():
     """Register an organisation."""
     form = OrganisationForm()
-    if form.validate_on_submit():
-        try:
-            operations.create_organisation(
-                name=form.name.data, contact_name=form.contact_name.data or "",
-                contact_email=form.contact_email.data or "",
-                contact_phone=form.contact_phone.data or "")
-        except ValidationError as exc:
-            db.session.rollback()
-            exc.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("The organisation has been created."), "success")
-            return redirect(url_for("staff.organisations"))
-    return render_template("staff/organisation_new.html", form=form)
+    return save(form, lambda: operations.create_organisation(
+                    name=form.name.data, contact_name=form.contact_name.data or "",
+                    contact_email=form.contact_email.data or "",
+                    contact_phone=form.contact_phone.data or ""),
+                _("The organisation has been created."), url_for("staff.organisations"),
+                "staff/organisation_new.html")

@@ -7,6 +7,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from citizen_desk.core import uow
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.staff import operations
@@ -24,8 +25,15 @@ def _office_id(code: str | None) -> int | None:
     return office_id
 
 
+def _run(work):
+    """Run ``work`` as one unit of work; a refusal prints its messages and exits 1."""
+    try:
+        return uow.run(work)
+    except ValidationError as exc:
+        _fail(exc)
+
+
 def _fail(exc: ValidationError):
-    db.session.rollback()
     for field, message in exc.errors.items():
         click.echo(f"error: {field}: {message}" if field else f"error: {message}", err=True)
     sys.exit(1)
@@ -45,22 +53,21 @@ def create(email, display_name, role, office, organisation, locale, password_std
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    organisation_id = None
-    if organisation:
-        organisation_id = db.session.scalar(select(Organisation.id).where(
-            Organisation.name == organisation))
-        if organisation_id is None:
-            raise click.BadParameter(f"no organisation named {organisation!r}",
-                                     param_hint="--organisation")
-    try:
-        user = operations.create_user(
+
+    def create_user():
+        organisation_id = None
+        if organisation:
+            organisation_id = db.session.scalar(select(Organisation.id).where(
+                Organisation.name == organisation))
+            if organisation_id is None:
+                raise click.BadParameter(f"no organisation named {organisation!r}",
+                                         param_hint="--organisation")
+        return operations.create_user(
             email=email, display_name=display_name or email, role=Role(role),
             office_id=_office_id(office), organisation_id=organisation_id, password=password,
-            locale=locale)
-    except ValidationError as exc:
-        _fail(exc)
-    db.session.commit()
-    click.echo(f"created {user.email} ({role}{' at ' + office if office else ''})")
+            locale=locale).email
+    created = _run(create_user)
+    click.echo(f"created {created} ({role}{' at ' + office if office else ''})")
 
 
 @staff.command("organisation")
@@ -70,12 +77,9 @@ def create(email, display_name, role, office, organisation, locale, password_std
 @click.option("--contact-phone", default="")
 def organisation(name, contact_name, contact_email, contact_phone):
     """Register an organisation (NGO)."""
-    try:
-        operations.create_organisation(name=name, contact_name=contact_name,
-                                       contact_email=contact_email, contact_phone=contact_phone)
-    except ValidationError as exc:
-        _fail(exc)
-    db.session.commit()
+    _run(lambda: operations.create_organisation(
+        name=name, contact_name=contact_name, contact_email=contact_email,
+        contact_phone=contact_phone))
     click.echo(f"created organisation {name!r}")
 
 
@@ -88,33 +92,34 @@ def token(email, device, office, purpose):
     """Issue a bearer token; it is printed once and stored only as a hash."""
     if bool(email) == bool(device):
         raise click.UsageError("give either --email or --device (with --office and --purpose)")
-    try:
+    if device and (not office or not purpose):
+        raise click.UsageError("--device needs --office and --purpose")
+
+    def issue():
         if email:
             user = operations.find_user(email)
             if user is None:
                 raise click.BadParameter(f"no account {email!r}", param_hint="--email")
             row, secret = operations.issue_user_token(user)
         else:
-            if not office or not purpose:
-                raise click.UsageError("--device needs --office and --purpose")
             row, secret = operations.issue_device_token(
                 name=device, office_id=_office_id(office), purpose=TokenPurpose(purpose))
-    except ValidationError as exc:
-        _fail(exc)
-    db.session.commit()
-    click.echo(secret)
-    click.echo(f"(token #{row.id}, {row.purpose.value}; shown once, keep it safe)", err=True)
+        return row.id, row.purpose.value, secret
+    token_id, kind, secret = _run(issue)
+    click.echo(secret)  # printed only once the token is stored
+    click.echo(f"(token #{token_id}, {kind}; shown once, keep it safe)", err=True)
 
 
 @staff.command("revoke-token")
 @click.argument("token_id", type=int)
 def revoke_token(token_id):
     """Revoke a token by its number."""
-    row = db.session.get(AccessToken, token_id)
-    if row is None:
-        raise click.BadParameter(f"no token #{token_id}")
-    operations.revoke_token(row)
-    db.session.commit()
+    def revoke():
+        row = db.session.get(AccessToken, token_id)
+        if row is None:
+            raise click.BadParameter(f"no token #{token_id}")
+        operations.revoke_token(row)
+    _run(revoke)
     click.echo(f"revoked token #{token_id}")
 
 
@@ -132,9 +137,10 @@ def list_():
 @click.option("--email", required=True)
 def disable(email):
     """Disable an account: its sessions and tokens stop working at once."""
-    user = operations.find_user(email)
-    if user is None:
-        raise click.BadParameter(f"no account {email!r}", param_hint="--email")
-    operations.set_active(user, False)
-    db.session.commit()
-    click.echo(f"disabled {user.email}")
+    def disable_user():
+        user = operations.find_user(email)
+        if user is None:
+            raise click.BadParameter(f"no account {email!r}", param_hint="--email")
+        operations.set_active(user, False)
+        return user.email
+    click.echo(f"disabled {_run(disable_user)}")

@@ -70,10 +70,6 @@ class RoleForm(FlaskForm):
     submit = SubmitField(_l("Add role"))
 
 
-class ActionForm(FlaskForm):
-    """A bare form for one-button actions (disable, reset, revoke): CSRF only."""
-    submit = SubmitField(_l("Confirm"))
-
 
 class DeviceTokenForm(FlaskForm):
     name = StringField(_l("Device name"), validators=[

@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from citizen_desk.core.access import permission, public
-from citizen_desk.core.validation import ValidationError
-from citizen_desk.extensions import db, limiter
+from citizen_desk.core.forms import attempt
+from citizen_desk.extensions import limiter
 from citizen_desk.staff import operations, sessions
 from citizen_desk.staff.forms import (ROLE_LABELS, ChangePasswordForm, LoginForm, LogoutForm,
                                       ProfileForm)
@@ -36,12 +36,10 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = operations.authenticate(form.email.data, form.password.data)
-        if user is None:
-            db.session.commit()  # keep the failure count
+        if user is None:  # the unit still commits: the failure counts
             form.form_errors.append(_login_failed())
             return render_template("staff/login.html", form=form), 200
         sessions.start_session(user)
-        db.session.commit()
         return redirect(sessions.safe_next(request.args.get("next"), url_for("staff.dashboard")))
     return render_template("staff/login.html", form=form)
 
@@ -54,7 +52,6 @@ def logout():
     if form.validate_on_submit() and current_user.is_authenticated:
         user = current_user._get_current_object()
         sessions.end_session(user)
-        db.session.commit()
         flash(_("You have signed out."), "success")
     return redirect(url_for("staff.login"))
 
@@ -71,16 +68,12 @@ def dashboard():
 def password():
     """Change one's own password (forced after an administrator's reset)."""
     form = ChangePasswordForm()
+    user = current_user._get_current_object()
     if form.validate_on_submit():
-        try:
-            user = current_user._get_current_object()
-            operations.change_password(user, form.current_password.data, form.new_password.data)
-        except ValidationError as exc:
-            db.session.rollback()
-            exc.apply_to(form)
-        else:
+        ok, _changed = attempt(form, lambda: operations.change_password(
+            user, form.current_password.data, form.new_password.data))
+        if ok:
             sessions.start_session(user)  # the nonce changed: keep this session, drop others
-            db.session.commit()
             flash(_("Your password has been changed. Other sessions were signed out."), "success")
             return redirect(url_for("staff.dashboard"))
     return render_template("staff/password.html", form=form)
@@ -93,14 +86,9 @@ def profile():
     user = current_user._get_current_object()
     form = ProfileForm(obj=user)
     if form.validate_on_submit():
-        try:
-            operations.update_profile(user, display_name=form.display_name.data,
-                                      locale=form.locale.data)
-        except ValidationError as exc:
-            db.session.rollback()
-            exc.apply_to(form)
-        else:
-            db.session.commit()
+        ok, _saved = attempt(form, lambda: operations.update_profile(
+            user, display_name=form.display_name.data, locale=form.locale.data))
+        if ok:
             flash(_("Your details have been saved."), "success")
             return redirect(url_for("staff.dashboard", lang=user.locale))
     return render_template("staff/profile.html", form=form)
