@@ -39,9 +39,12 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.load(app, config)
     _init_extensions(app)
 
-    from citizen_desk.core import access, cli, errors, events, i18n, outbox, security
+    from citizen_desk.core import (access, cli, errors, events, i18n, menus, outbox, security,
+                                   templating)
     errors.init_app(app)
     i18n.init_app(app)
+    templating.init_app(app)
+    menus.init_app(app)
     cli.init_app(app)
     security.init_app(app)
     outbox.init_app(app)

@@ -8,6 +8,9 @@ from citizen_desk.catalog import models  # noqa: F401  (registers the tables)
 
 
 def init_app(app):
+    from flask_babel import lazy_gettext as _l
+
+    from citizen_desk.core import menus
     from citizen_desk.catalog import cli, demo, revision  # noqa: F401  (demo: its seeder)
     from citizen_desk.catalog.admin import bp as admin_bp
     from citizen_desk.catalog.api import api
@@ -20,3 +23,8 @@ def init_app(app):
     csrf.exempt(api)
     cli.init_app(app)
     revision.init_app(app)
+
+    menus.add_item(app, "staff", "catalog_admin.offices", _l("Catalog"), order=20)
+    menus.add_item(app, "footer", "catalog.offices", _l("Our offices and opening hours"),
+                   order=10)
+    menus.add_section(app, "home", "catalog/_home.html", order=10)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from citizen_desk.catalog import admin_operations as admin_ops
 from citizen_desk.catalog import queries
 from citizen_desk.catalog.admin_forms import OfficeServicesForm, service_choices
-from citizen_desk.catalog.forms import OfficeForm, language_label
+from citizen_desk.catalog.forms import OfficeForm
 from citizen_desk.catalog.models import Office, Service
 from citizen_desk.core.access import permission
 from citizen_desk.core.forms import ActionForm, action, save
@@ -24,12 +24,6 @@ from citizen_desk.extensions import db
 from citizen_desk.staff.permissions import admin, any_manager, current_actor, manager_of
 
 bp = Blueprint("catalog_admin", __name__, url_prefix="/staff/catalog")
-
-
-@bp.app_template_global()
-def language_name(code: str) -> str:
-    """The name of a content language in the reader's language (headings of translations)."""
-    return str(language_label(code))
 
 
 def get_office(code: str) -> Office:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from babel import Locale
 from flask import current_app
-from flask_babel import LazyString, get_locale, lazy_gettext as _l
+from flask_babel import LazyString, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, Form, FormField, IntegerField,
                      SelectMultipleField, StringField, TextAreaField, TimeField)
@@ -23,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from citizen_desk.catalog.service_models import PERSONAL_FIELD_LABELS, PERSONAL_FIELDS
 from citizen_desk.catalog.validation import CODE_PATTERN, MAX_ITEMS, MAX_LENGTH
 from citizen_desk.core.content import PRIMARY_LANGUAGE
+from citizen_desk.core.templating import language_name
 
 WEEKDAY_CHOICES = [SelectChoice(n, label) for n, label in (
     (1, _l("Monday")), (2, _l("Tuesday")), (3, _l("Wednesday")), (4, _l("Thursday")),
@@ -41,12 +41,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 def language_label(code: str):
     """The name of the language ``code`` in the reader's language (“Αγγλικά”, “English”)."""
-    def name():
-        try:
-            return Locale.parse(code).get_display_name(get_locale()) or code
-        except (ValueError, TypeError):
-            return code
-    return LazyString(name)
+    return LazyString(lambda: language_name(code))
 
 
 @lru_cache(maxsize=64)

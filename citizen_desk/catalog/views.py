@@ -3,15 +3,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from babel.dates import get_day_names
 from flask import Blueprint, abort, render_template, request
-from flask_babel import get_locale, gettext as _
+from flask_babel import gettext as _
 
 from citizen_desk.catalog import queries
 from citizen_desk.catalog.calendar import closed_days, weekly_hours
 from citizen_desk.catalog.search import MAX_QUERY_LENGTH
 from citizen_desk.catalog.service_models import PERSONAL_FIELD_LABELS
-from citizen_desk.core.content import pick
 from citizen_desk.core.db import utcnow
 from citizen_desk.core.access import permission, public
 from citizen_desk.core.i18n import current_language, zone
@@ -122,26 +120,8 @@ def office(code):
         groups=queries.services_by_category(services, current_language()))
 
 
-def weekday_name(number: int) -> str:
-    """The localised name of ISO weekday ``number`` (1 = Monday)."""
-    return get_day_names("wide", locale=get_locale())[number - 1]
-
-
-def hhmm(value) -> str:
-    return value.strftime("%H:%M") if value else ""
-
-
-@bp.app_template_global()
-def content(values, default=""):
-    """A content translation in the reader's language (Greek, then any, as fallback)."""
-    return pick(values, current_language(), default=default)
-
-
 @bp.app_template_global()
 def personal_field_names(fields) -> str:
     """``["amka", "afm"]`` → the fields' names in the reader's language, comma separated."""
     return ", ".join(str(PERSONAL_FIELD_LABELS.get(name, name)) for name in fields)
 
-
-bp.add_app_template_global(weekday_name)
-bp.add_app_template_filter(hhmm)
