@@ -1,10 +1,12 @@
 """The catalog's staff screens for services: who may change which, validation, retiring."""
+import html as html_module
+import re
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
-from citizen_desk.catalog.models import Service
+from citizen_desk.catalog.models import Office, Service
 from citizen_desk.extensions import db
 from citizen_desk.staff.audit import AuditEntry
 from citizen_desk.staff.models import Role
@@ -38,6 +40,29 @@ def audit_rows(app):
         return [(e.action, e.office_id, e.details) for e in db.session.scalars(
             select(AuditEntry).where(AuditEntry.object_type == "service")
             .order_by(AuditEntry.id))]
+
+
+def is_retired(app, service_id) -> bool:
+    with app.app_context():
+        return db.session.get(Service, service_id).retired
+
+
+BANNER = re.compile(r'<div class="govgr-notification-banner([^"]*)" role="(\w+)">\s*'
+                    r'<div class="govgr-notification-banner__content">'
+                    r'<p class="govgr-body">(.*?)</p>', re.S)
+
+
+def flashes(response) -> list[tuple[str, str]]:
+    """The messages a page shows, as ``(kind, text)``: kind is success, error or info.
+
+    A one-button action redirects whether it worked or was refused; only the
+    message on the page it redirects to tells the two apart.
+    """
+    found = []
+    for classes, role, text in BANNER.findall(response.get_data(as_text=True)):
+        kind = "success" if "--success" in classes else "error" if role == "alert" else "info"
+        found.append((kind, html_module.unescape(text)))
+    return found
 
 
 def form_data(setup, **changes):
@@ -117,33 +142,72 @@ def test_a_service_shared_with_another_office_is_read_only_for_a_manager(app, se
     with app.app_context():
         service = db.session.get(Service, setup.shared)
         assert not service.retired and service.display_name("el") != "Έκδοση ΑΜΚΑ"
-    # The administrator may.
+    assert audit_rows(app) == []
+    # The administrator may, and sees the link the manager does not.
     admin = as_user(app, setup.admin)
+    assert "/staff/catalog/services/birth/edit" in admin.get(
+        "/staff/catalog/services/birth").get_data(as_text=True)
     assert admin.get("/staff/catalog/services/birth/edit").status_code == 200
-    assert admin.post("/staff/catalog/services/birth/retire").status_code == 302
+    response = admin.post("/staff/catalog/services/birth/retire", follow_redirects=True)
+    assert response.request.path == "/staff/catalog/services/birth"
+    assert flashes(response) == [("success", "Η υπηρεσία αποσύρθηκε.")]
+    assert is_retired(app, setup.shared)
+    # One entry per office concerned, so that each office's managers see it.
+    assert audit_rows(app) == [("catalog.service.retire", setup.a, {"code": "birth"}),
+                               ("catalog.service.retire", setup.b, {"code": "birth"})]
 
 
 def test_retire_keeps_the_row_and_reinstate_brings_it_back(app, setup):
+    client, citizen = as_user(app, setup.manager), app.test_client()
+    assert citizen.get("/services/family-status").status_code == 200
+    response = client.post("/staff/catalog/services/family-status/retire",
+                           follow_redirects=True)
+    assert response.request.path == "/staff/catalog/services/family-status"
+    assert flashes(response) == [("success", "Η υπηρεσία αποσύρθηκε.")]
+    assert is_retired(app, setup.own)
+    assert service_count(app) == 2  # retired, not deleted
+    assert citizen.get("/services/family-status").status_code == 404
+    assert audit_rows(app) == [("catalog.service.retire", setup.a, {"code": "family-status"})]
+
+    response = client.post("/staff/catalog/services/family-status/reinstate",
+                           follow_redirects=True)
+    assert flashes(response) == [("success", "Η υπηρεσία είναι ξανά σε λειτουργία.")]
+    assert not is_retired(app, setup.own)
+    assert citizen.get("/services/family-status").status_code == 200
+    assert audit_rows(app)[1:] == [("catalog.service.reinstate", setup.a,
+                                    {"code": "family-status"})]
+
+
+def test_a_refused_reinstate_says_why_and_changes_nothing(app, setup):
     client = as_user(app, setup.manager)
-    assert client.post("/staff/catalog/services/family-status/retire").status_code == 302
+    client.post("/staff/catalog/services/family-status/retire", follow_redirects=True)
+    assert is_retired(app, setup.own)
+    # Retiring freed the prefix A at ATH1, and another service took it.
     with app.app_context():
-        assert db.session.get(Service, setup.own).retired
-    assert service_count(app) == 2
+        create_service(code="marriage", ticket_prefix="A",
+                       offices=[db.session.get(Office, setup.a)])
+        db.session.commit()
+    before = audit_rows(app)
+    response = client.post("/staff/catalog/services/family-status/reinstate",
+                           follow_redirects=True)
+    # The action redirects as a successful one does: the message and the data differ.
+    assert response.request.path == "/staff/catalog/services/family-status"
+    assert flashes(response) == [("error", "Στο γραφείο ATH1 το πρόθεμα A χρησιμοποιείται "
+                                           "ήδη από την υπηρεσία marriage.")]
+    assert is_retired(app, setup.own)
+    assert audit_rows(app) == before
     assert app.test_client().get("/services/family-status").status_code == 404
-    assert client.post("/staff/catalog/services/family-status/reinstate").status_code == 302
-    with app.app_context():
-        assert not db.session.get(Service, setup.own).retired
-    assert [row[0] for row in audit_rows(app)] == ["catalog.service.retire",
-                                                   "catalog.service.reinstate"]
 
 
 def test_ngo_staff_and_anonymous_are_refused(app, setup):
     ngo = as_user(app, setup.ngo)
     assert ngo.get("/staff/catalog/services").status_code == 403
     assert ngo.post("/staff/catalog/services/new", data=form_data(setup)).status_code == 403
+    assert ngo.post("/staff/catalog/services/family-status/retire").status_code == 403
     assert app.test_client().post("/staff/catalog/services/family-status/retire"
-                                  ).status_code in (401, 403)
+                                  ).status_code == 401
     assert service_count(app) == 2
+    assert not is_retired(app, setup.own) and audit_rows(app) == []
 
 
 def test_csrf_less_retire_is_refused(app, setup):
@@ -151,15 +215,17 @@ def test_csrf_less_retire_is_refused(app, setup):
     client = as_user(app, setup.admin)
     assert client.post("/staff/catalog/services/family-status/retire").status_code == 400
     assert client.post("/staff/catalog/services/new", data=form_data(setup)).status_code == 400
-    with app.app_context():
-        assert not db.session.get(Service, setup.own).retired
-    assert service_count(app) == 2
+    assert not is_retired(app, setup.own)
+    assert service_count(app) == 2 and audit_rows(app) == []
 
 
 def test_service_list_marks_what_the_manager_may_change(app, setup):
     html = as_user(app, setup.manager).get("/staff/catalog/services").get_data(as_text=True)
     assert "/staff/catalog/services/family-status/edit" in html
     assert "/staff/catalog/services/birth/edit" not in html
+    # The administrator's list links both, so the absence above is the manager's.
+    html = as_user(app, setup.admin).get("/staff/catalog/services").get_data(as_text=True)
+    assert "/staff/catalog/services/birth/edit" in html
 
 
 def test_import_writes_one_audit_entry_with_counts(app, runner, tmp_path):
