@@ -78,6 +78,13 @@ class DefaultConfig:
     SMTP_PASSWORD = None
     SMTP_FROM = "citizen-desk@localhost"
     SMTP_TLS = True
+    #: Seconds an SMTP connection or reply may take: mail is sent right after a
+    #: request's commit, so a dead server must not hold the request for long.
+    SMTP_TIMEOUT = 5
+    #: Tries before an outbox mail is marked failed; the first retry waits
+    #: OUTBOX_RETRY_SECONDS, each next one twice as long.
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_RETRY_SECONDS = 60
 
 
 #: Environment variables read without the ``CITIZEN_DESK_`` prefix.
