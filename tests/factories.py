@@ -7,7 +7,8 @@ from datetime import date
 from datetime import time as clock
 
 from citizen_desk.catalog import operations as ops
-from citizen_desk.catalog.models import Office
+from citizen_desk.catalog import service_operations as service_ops
+from citizen_desk.offices.models import Office
 from citizen_desk.extensions import db
 from citizen_desk.staff.models import (AccessToken, Organisation, Role, RoleAssignment,
                                        StaffUser, TokenPurpose)
@@ -34,7 +35,7 @@ def create_service(**kw):
     name = kw.pop("name", {"el": f"Υπηρεσία αριθμός {n}", "en": f"Service number {n}"})
     if "offices" not in kw:
         kw["offices"] = [create_office()]
-    return ops.create_service(code, prefix, name, **kw)
+    return service_ops.create_service(code, prefix, name, **kw)
 
 
 def add_rule(office, **kw):

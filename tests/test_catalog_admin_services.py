@@ -6,9 +6,10 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from citizen_desk.catalog.models import Office, Service
+from citizen_desk.offices.models import Office
+from citizen_desk.catalog.models import Service
 from citizen_desk.extensions import db
-from citizen_desk.staff.audit import AuditEntry
+from citizen_desk.core.audit import AuditEntry
 from citizen_desk.staff.models import Role
 from tests.factories import create_office, create_service, create_user
 from tests.test_staff_admin import as_user
@@ -38,7 +39,8 @@ def service_count(app):
 def audit_rows(app):
     with app.app_context():
         return [(e.action, e.office_id, e.details) for e in db.session.scalars(
-            select(AuditEntry).where(AuditEntry.object_type == "service")
+            select(AuditEntry).where(AuditEntry.object_type == "service",
+                                     AuditEntry.actor_user_id.is_not(None))
             .order_by(AuditEntry.id))]
 
 
@@ -228,7 +230,7 @@ def test_service_list_marks_what_the_manager_may_change(app, setup):
     assert "/staff/catalog/services/birth/edit" in html
 
 
-def test_import_writes_one_audit_entry_with_counts(app, runner, tmp_path):
+def test_import_audits_each_change_and_a_summary_with_counts(app, runner, tmp_path):
     import json
 
     from tests.factories import minimal_document
@@ -237,6 +239,13 @@ def test_import_writes_one_audit_entry_with_counts(app, runner, tmp_path):
     result = runner.invoke(args=["catalog", "import", str(path)])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        entries = db.session.scalars(select(AuditEntry)).all()
-        assert [e.action for e in entries] == ["catalog.import"]
-        assert entries[0].details["services"]["created"] == 1
+        entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert [e.action for e in entries] == [
+            "catalog.office.create", "catalog.service.create", "catalog.import"]
+        assert entries[-1].details["services"]["created"] == 1
+    # The same file again changes nothing, and says so in one summary entry.
+    result = runner.invoke(args=["catalog", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+        assert actions[3:] == ["catalog.import"]

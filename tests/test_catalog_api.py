@@ -2,7 +2,7 @@
 import pytest
 
 from citizen_desk.catalog.demo import demo_document
-from citizen_desk.catalog.importer import import_catalog
+from citizen_desk.catalog.transfer.importer import import_catalog
 from citizen_desk.extensions import db
 
 
@@ -31,15 +31,46 @@ def test_services_filtered_by_office_and_limited(demo, client):
     assert len(client.get("/api/v1/services?limit=3").json["services"]) == 3
 
 
-@pytest.mark.parametrize("query, field", [
-    ("lang=%3Cscript%3E", "lang"), ("limit=0", "limit"), ("limit=abc", "limit"),
-    ("office=NOPE", "office"), ("office=..%2F", "office"), ("q=" + "x" * 201, "q"),
+@pytest.mark.parametrize("query, field, message", [
+    ("lang=%3Cscript%3E", "lang", "Δώστε κωδικό γλώσσας, π.χ. el ή en."),
+    ("limit=0", "limit", "Δώστε ακέραιο αριθμό από 1 έως 200."),
+    ("limit=abc", "limit", "Δώστε ακέραιο αριθμό από 1 έως 200."),
+    ("limit=5.0", "limit", "Δώστε ακέραιο αριθμό από 1 έως 200."),
+    ("office=NOPE", "office", "Δεν υπάρχει γραφείο με αυτόν τον κωδικό."),
+    ("office=..%2F", "office", "Δεν υπάρχει γραφείο με αυτόν τον κωδικό."),
+    ("q=" + "x" * 201, "q", "Συμπληρώστε έως 200 χαρακτήρες."),
 ])
-def test_bad_parameters_are_422_naming_the_field(demo, client, query, field):
+def test_bad_parameters_are_422_naming_the_field(demo, client, query, field, message):
     response = client.get("/api/v1/services?" + query)
     assert response.status_code == 422
     assert response.json["error"]["field"] == field
-    assert response.json["error"]["message"]
+    assert response.json["error"]["message"] == message
+    assert response.json["errors"] == {field: message}
+
+
+def test_every_bad_parameter_is_listed_in_english(demo, client):
+    response = client.get("/api/v1/services?lang=en&limit=999&office=NOPE&q=" + "x" * 201)
+    assert response.status_code == 422
+    assert response.json["errors"] == {
+        "limit": "Give a whole number from 1 to 200.",
+        "office": "There is no office with this code.",
+        "q": "Enter at most 200 characters.",
+    }
+    assert "field" not in response.json["error"]
+
+
+def test_empty_and_unknown_parameters_are_ignored(demo, client):
+    body = client.get("/api/v1/services?lang=&limit=&office=&q=&utm_source=x").json
+    assert body["language"] == "el"
+    assert body["count"] == client.get("/api/v1/services").json["count"] > 3
+    assert client.get("/api/v1/offices?lang=EN&page=2").json["language"] == "en"
+
+
+def test_offices_refuse_a_bad_language(demo, client):
+    for path in ("/api/v1/offices", "/api/v1/offices/ATH1"):
+        response = client.get(path + "?lang=english")
+        assert response.status_code == 422
+        assert response.json["errors"] == {"lang": "Δώστε κωδικό γλώσσας, π.χ. el ή en."}
 
 
 def test_offices_list_and_detail(demo, client):
@@ -65,9 +96,9 @@ def test_cached_search_follows_catalog_changes(demo, client):
     url = "/api/v1/services?q=αμκα&lang=el"
     assert [s["code"] for s in client.get(url).json["services"]] == ["amka-issue"]
     with demo.app_context():
-        from citizen_desk.catalog import operations as ops
+        from citizen_desk.catalog import service_operations as service_ops
         from citizen_desk.catalog.queries import service_by_code
-        ops.retire_service(service_by_code("amka-issue"))
+        service_ops.retire_service(service_by_code("amka-issue"))
         db.session.commit()
     assert client.get(url).json["services"] == []
 
@@ -80,9 +111,9 @@ def test_another_process_sees_a_change_once_its_cache_expires(demo, client, data
     url = "/api/v1/services?q=ehic&lang=en"
     assert len(other_client.get(url).json["services"]) == 1
     with demo.app_context():
-        from citizen_desk.catalog import operations as ops
+        from citizen_desk.catalog import service_operations as service_ops
         from citizen_desk.catalog.queries import service_by_code
-        ops.retire_service(service_by_code("ehic"))
+        service_ops.retire_service(service_by_code("ehic"))
         db.session.commit()
     assert other_client.get(url).json["services"] == []
     with other.app_context():

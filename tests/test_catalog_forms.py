@@ -5,9 +5,9 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from citizen_desk.catalog import operations as ops
+from citizen_desk.catalog import service_operations as service_ops
 from citizen_desk.core.validation import ValidationError
-from citizen_desk.catalog.forms import (ClosureForm, CounterForm, OfficeForm, OpeningRuleForm,
-                                        ServiceForm, choices)
+from citizen_desk.catalog.admin.forms import (ClosureForm, CounterForm, OfficeForm, OpeningRuleForm, ServiceForm, choices)
 from tests.factories import create_office
 
 
@@ -76,7 +76,7 @@ def test_closure_form_needs_both_times_or_none(app_ctx):
 
 def test_service_form_lists_and_prefix_clash(app_ctx):
     office = create_office()
-    ops.create_service("family", "A", {"el": "Πιστοποιητικό"}, offices=[office])
+    service_ops.create_service("family", "A", {"el": "Πιστοποιητικό"}, offices=[office])
     data = {"code": "birth", "ticket_prefix": "a", "duration_minutes": "15",
             "offices": [str(office.id)], "name-el": "Ληξιαρχική πράξη γέννησης",
             "documents-el": "Ταυτότητα\n\nΒιβλιάριο οικογενείας\n", "link-el": "not a url"}
@@ -95,7 +95,7 @@ def test_service_form_lists_and_prefix_clash(app_ctx):
         values = service_form.values({office.id: office})
         assert values["documents"] == {"el": ["Ταυτότητα", "Βιβλιάριο οικογενείας"]}
         with pytest.raises(ValidationError) as excinfo:
-            ops.create_service(**values)
+            service_ops.create_service(**values)
         excinfo.value.apply_to(service_form)
         assert service_form.ticket_prefix.errors
     finally:

@@ -7,10 +7,11 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from citizen_desk.catalog.demo import demo_document
-from citizen_desk.catalog.exporter import dump, export_catalog
-from citizen_desk.catalog.importer import import_catalog, parse
+from citizen_desk.catalog.transfer.exporter import dump, export_catalog
+from citizen_desk.catalog.transfer.importer import import_catalog, parse
 from citizen_desk.core.validation import ValidationError
-from citizen_desk.catalog.models import Counter, Office, OpeningRule, Service
+from citizen_desk.catalog.models import Counter, OpeningRule, Service
+from citizen_desk.offices.models import Office
 from citizen_desk.extensions import db
 from tests.conftest import _empty_tables
 from tests.factories import minimal_document

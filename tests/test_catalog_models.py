@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from citizen_desk.catalog import operations as ops
+from citizen_desk.catalog import service_operations as service_ops
 from citizen_desk.core.validation import ValidationError
-from citizen_desk.catalog.calendar import closed_days, sessions_on, weekly_hours
+from citizen_desk.catalog.hours import closed_days, sessions_on, weekly_hours
 from citizen_desk.catalog.models import Counter, OpeningRule, Service
 from citizen_desk.extensions import db
 from tests.factories import add_rule, create_office, create_service
@@ -122,17 +123,17 @@ def test_ticket_prefix_clash_within_an_office(app_ctx):
     assert field_of(excinfo) == "ticket_prefix"
     birth = create_service(code="birth", ticket_prefix="A", offices=[thessaloniki])
     with pytest.raises(ValidationError):
-        ops.update_service(birth, offices=[athens, thessaloniki])
+        service_ops.update_service(birth, offices=[athens, thessaloniki])
 
 
 def test_retired_service_frees_its_prefix_and_stays_in_the_database(app_ctx):
     office = create_office()
     old = create_service(ticket_prefix="A", offices=[office])
-    ops.retire_service(old)
+    service_ops.retire_service(old)
     create_service(ticket_prefix="A", offices=[office])
     assert db.session.get(Service, old.id).retired
     with pytest.raises(ValidationError):
-        ops.retire_service(old, retired=False)
+        service_ops.retire_service(old, retired=False)
 
 
 def test_duration_must_be_on_the_slot_grid(app_ctx):

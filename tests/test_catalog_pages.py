@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import event
 
 from citizen_desk.catalog.demo import demo_document
-from citizen_desk.catalog.importer import import_catalog
+from citizen_desk.catalog.transfer.importer import import_catalog
 from citizen_desk.extensions import db
 from tests.factories import create_office, create_service
 

@@ -2,8 +2,9 @@
 import pytest
 
 from citizen_desk.catalog import operations as ops
+from citizen_desk.catalog import service_operations as service_ops
 from citizen_desk.catalog.queries import find_services
-from citizen_desk.catalog.search import fold, words
+from citizen_desk.catalog.search.index import fold, words
 from tests.factories import create_office, create_service
 
 
@@ -68,7 +69,7 @@ def test_office_filter_and_retired_services(catalog):
     assert codes("πιστοποιητικο", "el", office=other) == ["birth"]
     assert codes(None, "el", office=other) == ["birth", "amka"]
     family = [s for s in find_services("family", "en")][0]
-    ops.retire_service(family)
+    service_ops.retire_service(family)
     assert codes("family", "en") == []
 
 
@@ -81,7 +82,7 @@ def test_punctuation_separates_words(catalog):
 
 def test_search_text_follows_updates(catalog):
     amka = find_services("αμκα", "el")[0]
-    ops.update_service(amka, name={"el": "Απόδοση αριθμού ασφάλισης"}, synonyms={"el": ["ΑΜΚΑ"]})
+    service_ops.update_service(amka, name={"el": "Απόδοση αριθμού ασφάλισης"}, synonyms={"el": ["ΑΜΚΑ"]})
     assert codes("αποδοση", "el") == ["amka"]
     assert codes("εκδοση", "el") == []
     assert codes("αμκα", "el") == ["amka"]
@@ -106,8 +107,7 @@ def test_every_word_must_match(catalog):
 
 
 def test_rank_is_the_first_field_holding_every_word(catalog):
-    from citizen_desk.catalog.search import (RANK_ANY, RANK_DESCRIPTION, RANK_NAME,
-                                             RANK_SYNONYM, search)
+    from citizen_desk.catalog.search.index import (RANK_ANY, RANK_DESCRIPTION, RANK_NAME, RANK_SYNONYM, search)
     ids = {service.code: service.id for service in find_services(None, "el")}
     assert dict(search("πιστοποιητικο γεννησ", "el")) == {ids["birth"]: RANK_SYNONYM}
     assert dict(search("γεννησ", "el")) == {ids["birth"]: RANK_NAME}
@@ -142,7 +142,7 @@ def test_limit_keeps_the_best(catalog):
 
 
 def test_prefix_range_bounds_exactly_the_words_starting_with_the_prefix():
-    from citizen_desk.catalog.search import prefix_range
+    from citizen_desk.catalog.search.index import prefix_range
     low, high = prefix_range("πιστ")
     assert low == "πιστ" and high == "πισυ"
     for word in ("πιστ", "πιστοποιητικο", "πιστ\uffff", "πιστ\U0001d538"):

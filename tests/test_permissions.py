@@ -131,7 +131,7 @@ def sample_args(app, world, sample: str) -> dict:
     if sample.startswith(("fresh_office", "rule", "closure", "counter", "service_")):
         return catalog_sample(app, world, sample)
     with app.app_context():
-        from citizen_desk.catalog.models import Office
+        from citizen_desk.offices.models import Office
         office = db.session.get(Office, world["office_ids"][sample[-1]])
         if sample.startswith("victim"):
             victim = create_user(role=Role.clerk, office=office, password=None)
@@ -151,7 +151,7 @@ def catalog_sample(app, world, sample: str) -> dict:
     from datetime import date
 
     from citizen_desk.catalog import operations as ops
-    from citizen_desk.catalog.models import Office
+    from citizen_desk.offices.models import Office
     from citizen_desk.staff.models import RoleAssignment
     from tests.factories import add_rule
     kind, _, where = sample.rpartition("_")

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from citizen_desk.extensions import db
-from citizen_desk.staff.audit import AuditEntry
-from citizen_desk.catalog.models import Office
+from citizen_desk.core.audit import AuditEntry
+from citizen_desk.offices.models import Office
 from citizen_desk.staff.models import AccessToken, Organisation, Role, StaffUser
 from tests.factories import create_office, create_user, sign_in_client
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from citizen_desk.core.db import utcnow
 from citizen_desk.extensions import db
-from citizen_desk.staff.audit import AuditEntry
+from citizen_desk.core.audit import AuditEntry
 from citizen_desk.staff.models import Role, StaffUser
 from citizen_desk.staff.passwords import hash_password, policy_errors, verify_password
 from tests.factories import PASSWORD, create_office, create_user

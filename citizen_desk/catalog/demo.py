@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from citizen_desk.catalog.importer import import_catalog, parse
+from citizen_desk.catalog.transfer.importer import import_catalog, parse
 from citizen_desk.core.seed import demo_seeder
 
 DEMO_CATALOG = "demo-catalog.json"

@@ -1,72 +1,121 @@
-"""Catalog models: where citizens are served, when, and at which counter.
+"""Catalog models: the services offered, and when and at which counter each office serves them.
 
-Services themselves (what is offered) live in ``catalog/service_models.py``;
-both are importable from here.
+A service is never deleted (bookings and tickets point to it): it is
+retired. Offices themselves live in ``citizen_desk/offices``; their rules,
+closures and counters are attached to them from here. The search words of
+services are the search package's (``catalog/search/models.py``).
 """
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import (Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, String,
-                        Table, Text, Time, UniqueConstraint, false, true)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, String,
+                        Table, Time, UniqueConstraint, false, true)
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from citizen_desk.core.content import TranslatedText, pick
 from citizen_desk.core.db import UTCDateTime, utcnow
 from citizen_desk.extensions import db
+from citizen_desk.offices.models import Office
 
 #: The booking pools seats are split into.
 POOLS = ("public", "staff", "ngo")
 #: ISO weekday numbers (Monday = 1) and the short names used in catalog files.
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: Personal fields a service may require from the citizen who books it.
+PERSONAL_FIELDS = ("amka", "afm", "id_number", "birth_date", "address", "phone", "email")
+PERSONAL_FIELD_LABELS = {
+    "amka": _l("Social security number (AMKA)"),
+    "afm": _l("Tax identification number (AFM)"),
+    "id_number": _l("Identity card or passport number"),
+    "birth_date": _l("Date of birth"),
+    "address": _l("Home address"),
+    "phone": _l("Phone number"),
+    "email": _l("Email address"),
+}
+
+service_office = Table(
+    "service_office", db.Model.metadata,
+    Column("service_id", ForeignKey("service.id", ondelete="CASCADE"), primary_key=True),
+    Column("office_id", ForeignKey("office.id", ondelete="CASCADE"), primary_key=True),
+)
 
 
-class Office(db.Model):
-    """A place where citizens are served: a ΚΕΠ, a municipal office, an NGO desk."""
+class Category(db.Model):
+    """A group of services on the catalog page (“Πολιτική κατάσταση”, “Ασφάλιση” …)."""
 
-    __tablename__ = "office"
-    __table_args__ = (
-        CheckConstraint("slot_minutes > 0 AND slot_minutes <= 240", name="slot_minutes_range"),
-        CheckConstraint("min_notice_hours >= 0", name="min_notice_positive"),
-        CheckConstraint("max_days_ahead >= 1", name="max_days_ahead_positive"),
-    )
+    __tablename__ = "service_category"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Stable identifier used by imports, URLs and staff scopes (e.g. ``ATH1``).
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[dict] = mapped_column(TranslatedText, default=dict)
-    address: Mapped[dict] = mapped_column(TranslatedText, default=dict)
-    directions: Mapped[dict] = mapped_column(TranslatedText, default=dict)
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Athens",
-                                          server_default="Europe/Athens")
-    phone: Mapped[str | None] = mapped_column(String(40))
-    email: Mapped[str | None] = mapped_column(String(254))
-    #: Bookings must be made at least this many hours ahead (ZMS: from the next day).
-    min_notice_hours: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
-    #: The furthest day ahead that can be booked.
-    max_days_ahead: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
-    slot_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
-    #: Public holidays from the ``holidays`` package; ``None`` turns them off.
-    holiday_country: Mapped[str | None] = mapped_column(String(2), default="GR")
-    holiday_subdivision: Mapped[str | None] = mapped_column(String(10))
-    notes: Mapped[str | None] = mapped_column(Text)
-    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    rules: Mapped[list[OpeningRule]] = relationship(
-        back_populates="office", cascade="all, delete-orphan",
-        order_by="(OpeningRule.weekdays.desc(), OpeningRule.start_time, OpeningRule.id)")
-    closures: Mapped[list[Closure]] = relationship(
-        back_populates="office", cascade="all, delete-orphan",
-        order_by="(Closure.start_date, Closure.start_time, Closure.id)")
-    counters: Mapped[list[Counter]] = relationship(
-        back_populates="office", cascade="all, delete-orphan", order_by="Counter.code")
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def display_name(self, language: str | None = None) -> str:
         return pick(self.name, language, default=self.code)
 
     def __repr__(self):
-        return f"<Office {self.code}>"
+        return f"<Category {self.code}>"
+
+
+class Service(db.Model):
+    """A procedure a citizen can carry out: a certificate, an authorisation, a registration."""
+
+    __tablename__ = "service"
+    __table_args__ = (
+        CheckConstraint("duration_minutes > 0 AND duration_minutes <= 480",
+                        name="duration_range"),
+        CheckConstraint("length(ticket_prefix) BETWEEN 1 AND 2", name="ticket_prefix_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    #: The letters before ticket numbers (``A`` → ``A001``); unique within an office.
+    ticket_prefix: Mapped[str] = mapped_column(String(2))
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_category.id", ondelete="SET NULL"), index=True)
+    bookable_online: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: Codes from ``PERSONAL_FIELDS`` the citizen must give (e.g. ``["amka"]``).
+    required_fields: Mapped[list] = mapped_column(JSON, default=list)
+    name: Mapped[dict] = mapped_column(TranslatedText, default=dict)
+    summary: Mapped[dict] = mapped_column(TranslatedText, default=dict)
+    description: Mapped[dict] = mapped_column(TranslatedText, default=dict)
+    #: ``{language: [document, …]}`` — the checklist of what to bring.
+    documents: Mapped[dict] = mapped_column(TranslatedText, default=dict)
+    fees: Mapped[dict] = mapped_column(TranslatedText, default=dict)
+    #: ``{language: url}`` of the official procedure page (e.g. on gov.gr).
+    link: Mapped[dict] = mapped_column(TranslatedText, default=dict)
+    #: ``{language: [word, …]}`` other words people search with.
+    synonyms: Mapped[dict] = mapped_column(TranslatedText, default=dict)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    category: Mapped[Category | None] = relationship()
+    offices: Mapped[list[Office]] = relationship(secondary=service_office,
+                                                 order_by=Office.code)
+
+    def display_name(self, language: str | None = None) -> str:
+        return pick(self.name, language, default=self.code)
+
+    def text(self, field: str, language: str | None = None) -> str:
+        return pick(getattr(self, field), language)
+
+    def document_list(self, language: str | None = None) -> list[str]:
+        return pick(self.documents, language, default=[]) or []
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted(self.name)
+
+    def retire(self):
+        """Hide the service from citizens; bookings and tickets keep pointing to it."""
+        self.retired = True
+
+    def __repr__(self):
+        return f"<Service {self.code}>"
 
 
 opening_rule_service = Table(
@@ -108,9 +157,11 @@ class OpeningRule(db.Model):
     seats_staff: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     seats_ngo: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    office: Mapped[Office] = relationship(back_populates="rules")
-    services: Mapped[list["Service"]] = relationship(  # noqa: F821
-        secondary=opening_rule_service, order_by="Service.code")
+    office: Mapped[Office] = relationship(backref=backref(
+        "rules", cascade="all, delete-orphan",
+        order_by=lambda: (OpeningRule.weekdays.desc(), OpeningRule.start_time, OpeningRule.id)))
+    services: Mapped[list[Service]] = relationship(secondary=opening_rule_service,
+                                                   order_by=Service.code)
 
     @property
     def weekday_numbers(self) -> list[int]:
@@ -180,7 +231,9 @@ class Closure(db.Model):
     end_time: Mapped[time | None] = mapped_column(Time)
     reason: Mapped[dict] = mapped_column(TranslatedText, default=dict)
 
-    office: Mapped[Office] = relationship(back_populates="closures")
+    office: Mapped[Office] = relationship(backref=backref(
+        "closures", cascade="all, delete-orphan",
+        order_by=lambda: (Closure.start_date, Closure.start_time, Closure.id)))
 
     @property
     def whole_day(self) -> bool:
@@ -211,9 +264,10 @@ class Counter(db.Model):
     label: Mapped[dict] = mapped_column(TranslatedText, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
-    office: Mapped[Office] = relationship(back_populates="counters")
-    services: Mapped[list["Service"]] = relationship(  # noqa: F821
-        secondary=counter_service, order_by="Service.code")
+    office: Mapped[Office] = relationship(backref=backref(
+        "counters", cascade="all, delete-orphan", order_by=lambda: Counter.code))
+    services: Mapped[list[Service]] = relationship(secondary=counter_service,
+                                                   order_by=Service.code)
 
     def display_label(self, language: str | None = None) -> str:
         return pick(self.label, language, default=self.code)
@@ -224,8 +278,3 @@ class Counter(db.Model):
 
     def __repr__(self):
         return f"<Counter {self.office_id}/{self.code}>"
-
-
-from citizen_desk.catalog.service_models import (  # noqa: E402,F401
-    Category, Service, ServiceSearchName, ServiceSearchWord, service_office)
-from citizen_desk.catalog.revision import CatalogRevision  # noqa: E402,F401

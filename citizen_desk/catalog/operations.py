@@ -1,8 +1,10 @@
-"""Operations that change the catalog: offices, rules, closures, counters, services.
+"""Operations that change an office's part of the catalog: its details, rules, closures, counters.
 
 Plain functions over the session: they take plain values, validate them
-(raising ``ValidationError`` naming the field), change the session and
-``flush()``. The caller commits — once per request, once per import.
+(raising ``ValidationError`` naming the field), change the session,
+``flush()`` and record their own audit entry (codes and changed fields
+only; the catalog holds no personal data). The unit of work commits —
+once per request, once per import. Services are in ``service_operations.py``.
 Nothing a booking or ticket may point to is deleted: offices, counters and
 services are retired. Rules and closures are configuration and can be removed.
 """
@@ -14,17 +16,43 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from citizen_desk.catalog import validation as v
-from citizen_desk.catalog.models import (POOLS, Category, Closure, Counter, Office,
-                                         OpeningRule, Service)
-from citizen_desk.catalog.service_models import PERSONAL_FIELDS
+from citizen_desk.catalog.models import POOLS, Closure, Counter, OpeningRule, Service
+from citizen_desk.catalog.service_operations import update_service
+from citizen_desk.core import audit
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
+from citizen_desk.offices.models import Office
 
 _UNSET = object()
+
+audit.describe({
+    "catalog.import": _l("Catalog imported"),
+    "catalog.office.create": _l("Office created"),
+    "catalog.office.update": _l("Office details changed"),
+    "catalog.office.services": _l("Services offered by an office changed"),
+    "catalog.office.retire": _l("Office retired"),
+    "catalog.office.reinstate": _l("Office brought back into use"),
+    "catalog.rule.create": _l("Opening hours added"),
+    "catalog.rule.update": _l("Opening hours changed"),
+    "catalog.rule.remove": _l("Opening hours removed"),
+    "catalog.closure.create": _l("Closure added"),
+    "catalog.closure.update": _l("Closure changed"),
+    "catalog.closure.remove": _l("Closure removed"),
+    "catalog.counter.create": _l("Counter added"),
+    "catalog.counter.update": _l("Counter changed"),
+    "catalog.counter.retire": _l("Counter taken out of use"),
+}, {
+    "catalog": _l("Service catalog"),
+    "office": _l("Office"),
+    "opening_rule": _l("Opening hours"),
+    "closure": _l("Closure"),
+    "counter": _l("Counter"),
+})
 
 OFFICE_DEFAULTS = dict(address=None, directions=None, timezone="Europe/Athens", phone=None,
                        email=None, min_notice_hours=12, max_days_ahead=180, slot_minutes=15,
                        holiday_country="GR", holiday_subdivision=None, notes=None)
+OFFICE_FIELDS = (*OFFICE_DEFAULTS, "code", "name")
 
 
 def _apply_with_services(obj, values: dict):
@@ -69,13 +97,19 @@ def create_office(code: str, name: dict, **fields) -> Office:
     office = Office(**values)
     db.session.add(office)
     db.session.flush()
+    audit.record("catalog.office.create", office, office_id=office.id, code=office.code)
     return office
 
 
 def update_office(office: Office, **changes) -> Office:
-    current = {key: getattr(office, key) for key in (*OFFICE_DEFAULTS, "code", "name")}
+    current = {key: getattr(office, key) for key in OFFICE_FIELDS}
+    before = audit.snapshot(office, OFFICE_FIELDS)
     v.apply_values(office, _office_values(v.merged("office", current, changes), office))
     db.session.flush()
+    changed = audit.changed(before, office)
+    if changed:
+        audit.record("catalog.office.update", office, office_id=office.id, code=office.code,
+                     fields=changed)
     return office
 
 
@@ -83,6 +117,51 @@ def retire_office(office: Office, retired: bool = True):
     """Hide an office from citizens; its history stays."""
     office.retired = retired
     db.session.flush()
+    audit.record("catalog.office.retire" if retired else "catalog.office.reinstate", office,
+                 office_id=office.id, code=office.code)
+
+
+def set_office_services(office: Office, services: list[Service], allowed: list[Service]):
+    """Offer exactly ``services`` (among ``allowed``, the ones shown) at ``office``.
+
+    A service cannot be taken away while a counter or an opening rule of the
+    office names it: the rule would silently start to apply to every service.
+    """
+    wanted = set(services)
+    added, removed = [], []
+    for service in allowed:
+        offered = office in service.offices
+        if service in wanted and not offered:
+            try:
+                update_service(service, offices=[*service.offices, office])
+            except ValidationError as exc:
+                # i18n: a service's code, then why it cannot be offered here.
+                raise ValidationError.at("services", _l("%(service)s: %(problem)s",
+                                                  service=service.code,
+                                                  problem=exc.message)) from None
+            added.append(service.code)
+        elif service not in wanted and offered:
+            _check_unused(office, service)
+            update_service(service, offices=[o for o in service.offices if o is not office])
+            removed.append(service.code)
+    if added or removed:
+        audit.record("catalog.office.services", office, office_id=office.id, code=office.code,
+                     added=added or None, removed=removed or None)
+    return added, removed
+
+
+def _check_unused(office: Office, service: Service):
+    for counter in office.counters:
+        if service in counter.services:
+            raise ValidationError.at("services", _l(
+                "Counter %(counter)s serves %(service)s: change the counter first.",
+                counter=counter.code, service=service.code))
+    for rule in office.rules:
+        if service in rule.services:
+            raise ValidationError.at("services", _l(
+                "Opening hours %(start)s–%(end)s name %(service)s: change them first.",
+                start=rule.start_time.strftime("%H:%M"), end=rule.end_time.strftime("%H:%M"),
+                service=service.code))
 
 
 # -- opening rules ---------------------------------------------------------------------------
@@ -141,6 +220,7 @@ def add_rule(office: Office, weekdays, start_time: time, end_time: time, valid_f
     rule = OpeningRule(**values)
     office.rules.append(rule)
     db.session.flush()
+    audit.record("catalog.rule.create", rule, office_id=office.id)
     return rule
 
 
@@ -149,11 +229,13 @@ def update_rule(rule: OpeningRule, **changes) -> OpeningRule:
                    end_time=rule.end_time, valid_from=rule.valid_from,
                    valid_until=rule.valid_until, repeat_weeks=rule.repeat_weeks,
                    seats=rule.seats, services=list(rule.services))
-    return _apply_with_services(rule, _rule_values(rule.office, v.merged("rule", current, changes),
-                                                   rule))
+    _apply_with_services(rule, _rule_values(rule.office, v.merged("rule", current, changes), rule))
+    audit.record("catalog.rule.update", rule, office_id=rule.office_id)
+    return rule
 
 
 def remove_rule(rule: OpeningRule):
+    audit.record("catalog.rule.remove", rule, office_id=rule.office_id)
     rule.office.rules.remove(rule)
     db.session.flush()
 
@@ -184,6 +266,8 @@ def add_closure(office: Office, start_date: date, end_date: date, reason: dict,
                                              reason=reason)))
     office.closures.append(closure)
     db.session.flush()
+    audit.record("catalog.closure.create", closure, office_id=office.id,
+                 start=closure.start_date.isoformat(), end=closure.end_date.isoformat())
     return closure
 
 
@@ -192,10 +276,13 @@ def update_closure(closure: Closure, **changes) -> Closure:
                for key in ("start_date", "end_date", "start_time", "end_time", "reason")}
     v.apply_values(closure, _closure_values(v.merged("closure", current, changes)))
     db.session.flush()
+    audit.record("catalog.closure.update", closure, office_id=closure.office_id,
+                 start=closure.start_date.isoformat(), end=closure.end_date.isoformat())
     return closure
 
 
 def remove_closure(closure: Closure):
+    audit.record("catalog.closure.remove", closure, office_id=closure.office_id)
     closure.office.closures.remove(closure)
     db.session.flush()
 
@@ -223,26 +310,22 @@ def add_counter(office: Office, code: str, label: dict, services=(),
                                                      active=active), None))
     office.counters.append(counter)
     db.session.flush()
+    audit.record("catalog.counter.create", counter, office_id=office.id, code=counter.code)
     return counter
 
 
 def update_counter(counter: Counter, **changes) -> Counter:
     current = dict(code=counter.code, label=counter.label, services=list(counter.services),
                    active=counter.active)
-    return _apply_with_services(
+    _apply_with_services(
         counter, _counter_values(counter.office, v.merged("counter", current, changes), counter))
+    audit.record("catalog.counter.update", counter, office_id=counter.office_id,
+                 code=counter.code)
+    return counter
 
 
 def retire_counter(counter: Counter):
     counter.retire()
     db.session.flush()
-
-
-from citizen_desk.catalog.service_operations import (  # noqa: E402,F401
-    create_service, ensure_category, retire_service, update_service)
-
-__all__ = ["create_office", "update_office", "retire_office", "add_rule",
-           "update_rule", "remove_rule", "add_closure", "update_closure", "remove_closure",
-           "add_counter", "update_counter", "retire_counter", "create_service",
-           "update_service", "retire_service", "ensure_category", "PERSONAL_FIELDS",
-           "Category", "Service"]
+    audit.record("catalog.counter.retire", counter, office_id=counter.office_id,
+                 code=counter.code)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from citizen_desk.catalog.models import Category, Counter, Office, OpeningRule, Service
-from citizen_desk.catalog.search import fold, ordered_matches, search
+from citizen_desk.catalog.models import Category, Counter, OpeningRule, Service
+from citizen_desk.offices.models import Office
+from citizen_desk.catalog.search.index import fold, ordered_matches, search
 from citizen_desk.core.content import pick
 from citizen_desk.extensions import db
 

@@ -1,18 +1,46 @@
-"""Operations on services and their categories (see ``operations.py`` for the conventions)."""
+"""Operations on services and their categories (see ``operations.py`` for the conventions).
+
+A change to a service is audited once per office offering it, so that each
+office's managers see it in their log.
+"""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from citizen_desk.catalog import validation as v
-from citizen_desk.catalog.search import index_service
-from citizen_desk.catalog.service_models import PERSONAL_FIELDS, Category, Service
+from citizen_desk.catalog.models import PERSONAL_FIELDS, Category, Service
+from citizen_desk.catalog.search.index import index_service
+from citizen_desk.core import audit
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 
 SERVICE_DEFAULTS = dict(duration_minutes=15, category=None, bookable_online=True,
                         walk_in=True, required_fields=(), summary=None, description=None,
                         documents=None, fees=None, link=None, synonyms=None, offices=())
+SERVICE_FIELDS = ("code", "ticket_prefix", "duration_minutes", "category", "bookable_online",
+                  "walk_in", "required_fields", "name", "summary", "description", "documents",
+                  "fees", "link", "synonyms")
+
+audit.describe({
+    "catalog.service.create": _l("Service created"),
+    "catalog.service.update": _l("Service changed"),
+    "catalog.service.retire": _l("Service retired"),
+    "catalog.service.reinstate": _l("Service brought back into use"),
+}, {"service": _l("Service")})
+
+
+def may_edit_service(actor, service: Service) -> bool:
+    """Administrators; managers only when every office offering the service is theirs."""
+    if actor.is_admin:
+        return True
+    return bool(service.offices) and all(actor.manages(o.code) for o in service.offices)
+
+
+def _record(action: str, service: Service, offices, **details):
+    """One entry per office concerned, so each office's managers see it."""
+    for office_id in sorted({o.id for o in offices}) or [None]:
+        audit.record(action, service, office_id=office_id, code=service.code, **details)
 
 
 def ensure_category(code: str, name: dict, position: int = 0) -> Category:
@@ -92,6 +120,7 @@ def create_service(code: str, ticket_prefix: str, name: dict, **fields) -> Servi
     db.session.add(service)
     index_service(service)
     db.session.flush()
+    _record("catalog.service.create", service, service.offices)
     return service
 
 
@@ -100,12 +129,19 @@ def update_service(service: Service, **changes) -> Service:
     current.update(code=service.code, ticket_prefix=service.ticket_prefix, name=service.name,
                    offices=list(service.offices))
     values = _service_values(v.merged("service", current, changes), service)
+    before, offices_before = audit.snapshot(service, SERVICE_FIELDS), list(service.offices)
     offices = values.pop("offices")
     v.apply_values(service, values)
     if list(service.offices) != offices:
         service.offices = offices
     index_service(service)
     db.session.flush()
+    changed = audit.changed(before, service)
+    if set(offices_before) != set(service.offices):
+        changed.append("offices")
+    if changed:
+        _record("catalog.service.update", service, {*offices_before, *service.offices},
+                fields=changed)
     return service
 
 
@@ -115,3 +151,5 @@ def retire_service(service: Service, retired: bool = True):
         _check_prefix_clash(service.ticket_prefix, service.offices, service)
     service.retired = retired
     db.session.flush()
+    _record("catalog.service.retire" if retired else "catalog.service.reinstate", service,
+            service.offices)

@@ -139,7 +139,7 @@ def check_timezone(value, field: str = "timezone") -> str:
 
 def check_holidays(country, subdivision) -> tuple[str | None, str | None]:
     """Country and subdivision known to the ``holidays`` package (``None``: no holidays)."""
-    from citizen_desk.catalog.calendar import supported_countries
+    from citizen_desk.catalog.hours import supported_countries
     if not country:
         if subdivision:
             raise ValidationError.at("holiday_country", _l("Choose the country of the subdivision."))

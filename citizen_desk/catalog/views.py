@@ -7,28 +7,22 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 
 from citizen_desk.catalog import queries
-from citizen_desk.catalog.calendar import closed_days, weekly_hours
-from citizen_desk.catalog.search import MAX_QUERY_LENGTH
-from citizen_desk.catalog.service_models import PERSONAL_FIELD_LABELS
-from citizen_desk.core.db import utcnow
+from citizen_desk.catalog.hours import UPCOMING_DAYS, closed_days, weekly_hours
+from citizen_desk.catalog.search.index import MAX_QUERY_LENGTH
+from citizen_desk.catalog.models import PERSONAL_FIELD_LABELS
 from citizen_desk.core.access import permission, public
+from citizen_desk.core.db import utcnow
 from citizen_desk.core.i18n import current_language, zone
 from citizen_desk.core.paging import page_count, requested_page
 
 bp = Blueprint("catalog", __name__)
 
-#: How far ahead the office page lists closures and holidays.
-UPCOMING_DAYS = 90
 #: Results per page of a search or a category.
 PER_PAGE = 20
 #: Up to this many services the catalog page lists them all; beyond, categories first.
 LIST_ALL_UP_TO = 60
 #: The ``?category=`` value of services that belong to no category.
 NO_CATEGORY = "-"
-
-
-def local_today(office):
-    return utcnow().astimezone(zone(office.timezone)).date()
 
 
 @bp.get("/services")
@@ -93,7 +87,7 @@ def service(code):
 
 
 def weekly_hours_for(office, service):
-    week = weekly_hours(office, local_today(office))
+    week = weekly_hours(office, office.today())
     return {day: [rule for rule in rules if rule.applies_to(service)]
             for day, rules in week.items()}
 
@@ -112,7 +106,7 @@ def office(code):
     found = queries.office_by_code(code, with_details=True)
     if found is None:
         abort(404)
-    today = local_today(found)
+    today = found.today()
     services = queries.find_services(None, current_language(), office=found)
     return render_template(
         "catalog/office.html", office=found, week=weekly_hours(found, today), today=today,

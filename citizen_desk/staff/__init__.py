@@ -1,15 +1,15 @@
 """Staff accounts, roles, organisations, device tokens, sign-in and the audit log.
 
-The lowest capability: every other one may use its permissions and audit
-log; it imports none of them (offices are reached by table name).
+Above offices and core: every capability above may use its permissions;
+it imports none of them. (The audit log itself is core's: ``core/audit.py``.)
 """
-from citizen_desk.staff import audit, models  # noqa: F401  (registers the tables)
+from citizen_desk.staff import models  # noqa: F401  (registers the tables)
 
 
 def init_app(app):
     from flask_babel import lazy_gettext as _l
 
-    from citizen_desk.core import menus
+    from citizen_desk.core import audit, menus
     from citizen_desk.staff import admin, audit_views, demo, sessions  # noqa: F401
     from citizen_desk.staff.cli import staff
     from citizen_desk.staff.permissions import current_actor, unauthorised

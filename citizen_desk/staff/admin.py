@@ -20,14 +20,14 @@ from citizen_desk.staff.forms import (PURPOSE_LABELS, ROLE_LABELS, DeviceTokenFo
                                       OrganisationForm, RoleForm, StaffForm)
 from citizen_desk.staff.models import (AccessToken, Organisation, Role, RoleAssignment,
                                        StaffUser, TokenPurpose)
-from citizen_desk.staff.permissions import admin, any_manager, current_actor, require
+from citizen_desk.staff.permissions import (admin, any_manager, current_actor, managed_offices,
+                                           require)
 from citizen_desk.staff.views import bp
 
 
 def _offices_managed():
-    """``(id, code)`` of the live offices the current actor manages (all, for admins)."""
-    actor = current_actor()
-    return operations.live_offices(None if actor.is_admin else actor.office_codes(Role.manager))
+    """The live offices the current actor manages (all, for admins)."""
+    return managed_offices(current_actor())
 
 
 def _office_choices():

@@ -8,13 +8,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from citizen_desk.core.access import permission
+from citizen_desk.core.audit import AuditEntry
 from citizen_desk.core.i18n import zone
 from citizen_desk.core.paging import page_count, requested_page
 from citizen_desk.extensions import db
-from citizen_desk.staff.admin import _offices_managed
-from citizen_desk.staff.audit import AuditEntry
 from citizen_desk.staff.models import StaffUser
-from citizen_desk.staff.permissions import any_manager, current_actor
+from citizen_desk.staff.permissions import any_manager, current_actor, managed_offices
 from citizen_desk.staff.views import bp
 
 PAGE_SIZE = 50
@@ -37,8 +36,9 @@ def audit_log():
     args = request.args
     errors: list[str] = []
     scope = []
-    if not current_actor().is_admin:
-        scope.append(AuditEntry.office_id.in_([o.id for o in _offices_managed()]))
+    actor = current_actor()
+    if not actor.is_admin:
+        scope.append(AuditEntry.office_id.in_([o.id for o in managed_offices(actor)]))
     query = select(AuditEntry).where(*scope).order_by(AuditEntry.dt.desc(), AuditEntry.id.desc())
     action = (args.get("action") or "").strip()[:64]
     if action:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from citizen_desk.core import uow
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
+from citizen_desk.offices import queries as offices
 from citizen_desk.staff import operations
 from citizen_desk.staff.models import AccessToken, Organisation, Role, StaffUser, TokenPurpose
 
@@ -19,7 +20,7 @@ staff = AppGroup("staff", help="Staff accounts, organisations and access tokens.
 def _office_id(code: str | None) -> int | None:
     if not code:
         return None
-    office_id = operations.office_id(code)
+    office_id = offices.office_id(code)
     if office_id is None:
         raise click.BadParameter(f"no office with code {code!r}", param_hint="--office")
     return office_id

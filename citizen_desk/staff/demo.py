@@ -1,5 +1,6 @@
 """The staff part of the demo: one account per role, and a kiosk and a display token."""
 from citizen_desk.core.seed import demo_seeder
+from citizen_desk.offices import queries as offices
 from citizen_desk.staff import operations
 from citizen_desk.staff.models import Role, TokenPurpose
 
@@ -9,7 +10,7 @@ DEMO_PASSWORD = "lemon-harbour-kiosk-2026"
 
 @demo_seeder(order=20)
 def seed_staff(report):
-    athens, thessaloniki = operations.office_id("ATH1"), operations.office_id("THE1")
+    athens, thessaloniki = offices.office_id("ATH1"), offices.office_id("THE1")
     ngo = operations.create_organisation(
         name="Δίκτυο Αλληλεγγύης Προσφύγων", contact_name="Ελένη Παπαδοπούλου",
         contact_email="info@solidarity.example.org", contact_phone="+30 210 555 0100")

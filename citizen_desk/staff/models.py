@@ -12,7 +12,9 @@ from sqlalchemy import (Boolean, CheckConstraint, Enum, ForeignKey, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from citizen_desk.core.db import UTCDateTime, utcnow
+from citizen_desk.core.audit import AuditEntry
 from citizen_desk.extensions import db
+from citizen_desk.offices.models import Office
 
 
 class Role(str, enum.Enum):
@@ -134,8 +136,7 @@ class RoleAssignment(db.Model):
     office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), index=True)
 
     user: Mapped[StaffUser] = relationship(back_populates="roles")
-    # By name: the catalog (which owns Office) sits above staff and is not imported here.
-    office = relationship("Office", lazy="joined")
+    office: Mapped[Office | None] = relationship(lazy="joined")
 
 
 def hash_token(token: str) -> str:
@@ -168,7 +169,7 @@ class AccessToken(db.Model):
     revoked_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[StaffUser | None] = relationship(foreign_keys=[user_id])
-    office = relationship("Office", lazy="joined")
+    office: Mapped[Office | None] = relationship(lazy="joined")
 
     @property
     def is_device(self) -> bool:
@@ -191,3 +192,8 @@ class AccessToken(db.Model):
     def revoke(self):
         if self.revoked_dt is None:
             self.revoked_dt = utcnow()
+
+
+# Who acted, for the audit log's pages (core's table knows them by foreign key only).
+AuditEntry.actor_user = relationship(StaffUser, foreign_keys=[AuditEntry.actor_user_id])
+AuditEntry.actor_token = relationship(AccessToken, foreign_keys=[AuditEntry.actor_token_id])

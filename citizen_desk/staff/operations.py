@@ -11,33 +11,16 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import column, select, table
+from sqlalchemy import select
 
 from citizen_desk.core.db import utcnow
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
-from citizen_desk.staff import audit
+from citizen_desk.core import audit
 from citizen_desk.staff.models import (AccessToken, Organisation, Role, RoleAssignment,
                                        StaffUser, TokenPurpose)
 from citizen_desk.staff.passwords import (hash_password, needs_rehash, policy_errors,
                                           verify_password)
-
-
-#: The catalog's office table, by name: staff sits below the catalog and imports none of it.
-OFFICE = table("office", column("id"), column("code"), column("retired"))
-
-
-def office_id(code: str) -> int | None:
-    """The id of the office ``code``, or ``None``."""
-    return db.session.scalar(select(OFFICE.c.id).where(OFFICE.c.code == code))
-
-
-def live_offices(codes: set[str] | None = None) -> list:
-    """``(id, code)`` rows of offices not retired, by code; only ``codes`` when given."""
-    query = select(OFFICE.c.id, OFFICE.c.code).where(OFFICE.c.retired.is_(False))
-    if codes is not None:
-        query = query.where(OFFICE.c.code.in_(codes))
-    return db.session.execute(query.order_by(OFFICE.c.code)).all()
 
 
 def normalise_email(email: str) -> str:

@@ -25,6 +25,7 @@ from citizen_desk.core.access import Policy
 from citizen_desk.core.db import SAFE_METHODS, utcnow, write_intent
 from citizen_desk.core.errors import error_response
 from citizen_desk.extensions import db
+from citizen_desk.offices.models import Office
 from citizen_desk.staff.models import AccessToken, Role, StaffUser, TokenPurpose, hash_token
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,16 @@ def unauthorised():
     if request.method in SAFE_METHODS:
         return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
     abort(401)
+
+
+def managed_offices(actor: Actor, *, include_retired: bool = False) -> list[Office]:
+    """The offices ``actor`` manages: every office for an administrator, else their own."""
+    query = select(Office).order_by(Office.code)
+    if not include_retired:
+        query = query.where(Office.retired.is_(False))
+    if not actor.is_admin:
+        query = query.where(Office.code.in_(actor.office_codes(Role.manager)))
+    return list(db.session.scalars(query))
 
 
 def require(condition: bool):

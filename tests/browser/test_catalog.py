@@ -2,7 +2,7 @@
 import pytest
 
 from citizen_desk.catalog.demo import demo_document
-from citizen_desk.catalog.importer import import_catalog
+from citizen_desk.catalog.transfer.importer import import_catalog
 from citizen_desk.extensions import db
 
 pytestmark = pytest.mark.browser

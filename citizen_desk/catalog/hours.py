@@ -12,7 +12,11 @@ from functools import lru_cache
 
 import holidays as holidays_lib
 
-from citizen_desk.catalog.models import Office, OpeningRule
+from citizen_desk.catalog.models import OpeningRule
+from citizen_desk.offices.models import Office
+
+#: How far ahead an office's page lists closures and holidays.
+UPCOMING_DAYS = 90
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,10 @@ from flask import current_app, has_app_context
 from sqlalchemy import BigInteger, event, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from citizen_desk.catalog.models import Category, Closure, Counter, OpeningRule, Service
+from citizen_desk.catalog.search.models import ServiceSearchName, ServiceSearchWord
 from citizen_desk.extensions import db
+from citizen_desk.offices.models import Office
 
 
 class CatalogRevision(db.Model):
@@ -33,18 +36,16 @@ class CatalogRevision(db.Model):
     revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
-def _catalog_classes():
-    from citizen_desk.catalog.models import (Category, Closure, Counter, Office, OpeningRule,
-                                             Service, ServiceSearchName, ServiceSearchWord)
-    return (Category, Closure, Counter, Office, OpeningRule, Service, ServiceSearchName,
-            ServiceSearchWord)
+#: A change to any of these changes what a search may find.
+CATALOG_CLASSES = (Category, Closure, Counter, Office, OpeningRule, Service, ServiceSearchName,
+                   ServiceSearchWord)
 
 
 @event.listens_for(Session, "before_flush")
 def _bump_on_catalog_change(session, flush_context, instances):
     if session.info.get("catalog_changed"):
         return  # one new revision per transaction is enough (an import flushes thousands of times)
-    classes = _catalog_classes()
+    classes = CATALOG_CLASSES
     changed = (*session.new, *session.dirty, *session.deleted)
     if not any(isinstance(obj, classes) for obj in changed):
         return
@@ -125,5 +126,5 @@ def init_app(app):
         seconds=float(app.config.get("CATALOG_CACHE_SECONDS", 1.0)))
 
 
-def cache() -> RevisionCache:
+def search_cache() -> RevisionCache:
     return current_app.extensions[EXTENSION]

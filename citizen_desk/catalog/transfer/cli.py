@@ -9,8 +9,8 @@ from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import text
 
-from citizen_desk.catalog.exporter import dump, export_catalog
-from citizen_desk.catalog.importer import import_catalog, load_file
+from citizen_desk.catalog.transfer.exporter import dump, export_catalog
+from citizen_desk.catalog.transfer.importer import import_catalog, load_file
 from citizen_desk.core import uow
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db

@@ -23,8 +23,8 @@ import unicodedata
 from sqlalchemy import and_, bindparam, case, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
-from citizen_desk.catalog.service_models import (WORD_LENGTH, Service, ServiceSearchName,
-                                                 ServiceSearchWord, service_office)
+from citizen_desk.catalog.search.models import WORD_LENGTH, ServiceSearchName, ServiceSearchWord
+from citizen_desk.catalog.models import Service, service_office
 from citizen_desk.core.content import PRIMARY_LANGUAGE
 from citizen_desk.extensions import db
 

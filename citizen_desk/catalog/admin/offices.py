@@ -1,36 +1,25 @@
-"""The catalog's staff screens: offices, and the services each office offers.
+"""Staff screens for offices: the list, an office's page, its details and the services it offers.
 
-Opening rules, closures and counters are in ``admin_schedule.py``, services
-in ``admin_services.py``; all three share this blueprint and its helpers.
 Administrators create and retire offices; an office's managers edit it.
-Every view declares its policy; object checks (a rule belongs to the office
-in the URL, a service is the manager's to edit) happen in the view.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from citizen_desk.catalog import admin_operations as admin_ops
+from citizen_desk.catalog import operations as ops
 from citizen_desk.catalog import queries
-from citizen_desk.catalog.admin_forms import OfficeServicesForm, service_choices
-from citizen_desk.catalog.forms import OfficeForm
-from citizen_desk.catalog.models import Office, Service
+from citizen_desk.catalog.admin.blueprint import bp, get_office
+from citizen_desk.catalog.admin.forms import OfficeForm, OfficeServicesForm, service_choices
+from citizen_desk.catalog.models import Service
 from citizen_desk.core.access import permission
 from citizen_desk.core.forms import ActionForm, action, save
 from citizen_desk.core.i18n import current_language
 from citizen_desk.extensions import db
-from citizen_desk.staff.permissions import admin, any_manager, current_actor, manager_of
-
-bp = Blueprint("catalog_admin", __name__, url_prefix="/staff/catalog")
-
-
-def get_office(code: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.code == code))
-    if office is None:
-        abort(404)
-    return office
+from citizen_desk.offices.models import Office
+from citizen_desk.staff.permissions import (admin, any_manager, current_actor, managed_offices,
+                                           manager_of)
 
 
 def to_office(office: Office) -> str:
@@ -49,7 +38,7 @@ def index():
 def offices():
     """Offices: all of them for administrators, their own for managers."""
     return render_template("catalog/admin/offices.html",
-                           offices=admin_ops.managed_offices(current_actor()),
+                           offices=managed_offices(current_actor(), include_retired=True),
                            is_admin=current_actor().is_admin)
 
 
@@ -58,7 +47,7 @@ def offices():
 def new_office():
     """Create an office (administrators only)."""
     form = OfficeForm()
-    return save(form, lambda: admin_ops.create_office(form.values()),
+    return save(form, lambda: ops.create_office(**form.values()),
                 _("The office has been created."), to_office,
                 "catalog/admin/office_form.html", office=None)
 
@@ -85,7 +74,7 @@ def edit_office(office):
     if not current_actor().is_admin:
         # Codes are used in URLs, staff roles and device scopes: administrators change them.
         form.code.data = found.code
-    return save(form, lambda: admin_ops.update_office(found, form.values()),
+    return save(form, lambda: ops.update_office(found, **form.values()),
                 _("The office has been saved."), to_office,
                 "catalog/admin/office_form.html", office=found)
 
@@ -95,7 +84,7 @@ def edit_office(office):
 def retire_office(office):
     """Retire an office: hidden from citizens, its history kept."""
     found = get_office(office)
-    return action(lambda: admin_ops.retire_office(found), _("The office has been retired."),
+    return action(lambda: ops.retire_office(found), _("The office has been retired."),
                   url_for("catalog_admin.office", office=office))
 
 
@@ -104,7 +93,7 @@ def retire_office(office):
 def reinstate_office(office):
     """Bring a retired office back into use."""
     found = get_office(office)
-    return action(lambda: admin_ops.retire_office(found, False),
+    return action(lambda: ops.retire_office(found, False),
                   _("The office is in use again."), url_for("catalog_admin.office", office=office))
 
 
@@ -119,11 +108,9 @@ def office_services(office):
                                                  if found in s.offices]})
     form.services.choices = service_choices(services, current_language())
     by_id = {s.id: s for s in services}
-    return save(form, lambda: admin_ops.set_office_services(
+    return save(form, lambda: ops.set_office_services(
                     found, [by_id[i] for i in form.services.data], services),
                 _("The services of the office have been saved."),
                 url_for("catalog_admin.office", office=office),
                 "catalog/admin/office_services.html", office=found)
 
-
-from citizen_desk.catalog import admin_schedule, admin_services  # noqa: E402,F401  (routes)

@@ -21,14 +21,15 @@ from flask_babel import lazy_gettext as _l
 from jsonschema import Draft202012Validator
 
 from citizen_desk.catalog import operations as ops
-from citizen_desk.catalog.exporter import export_office, export_service
-from citizen_desk.catalog.import_rules import sync_closures, sync_counters, sync_rules
-from citizen_desk.catalog.import_support import (fail, path_of,
-                                                 schema_errors)
-from citizen_desk.catalog.models import Category, Office, Service
+from citizen_desk.catalog import service_operations as service_ops
+from citizen_desk.catalog.transfer.exporter import export_office, export_service
+from citizen_desk.catalog.transfer.rules import sync_closures, sync_counters, sync_rules
+from citizen_desk.catalog.transfer.support import fail, path_of, schema_errors
+from citizen_desk.catalog.models import Category, Service
+from citizen_desk.offices.models import Office
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
-from citizen_desk.staff import audit
+from citizen_desk.core import audit
 
 __all__ = ["ImportSummary", "parse", "import_catalog", "load_file"]
 
@@ -149,7 +150,7 @@ def _import_category(raw: dict, where: str, summary: ImportSummary):
     existing = db.session.scalar(select(Category).where(Category.code == raw["code"]))
     before = (existing.name.copy(), existing.position) if existing else None
     try:
-        category = ops.ensure_category(raw["code"], raw["name"], raw.get("position", 0))
+        category = service_ops.ensure_category(raw["code"], raw["name"], raw.get("position", 0))
     except ValidationError as exc:
         fail(path_of(where, exc.field), exc.message)
     summary.note("categories", "created" if before is None else
@@ -204,13 +205,13 @@ def _import_service(raw: dict, where: str, summary: ImportSummary):
     try:
         if service is None:
             name = fields.pop("name")
-            service = ops.create_service(raw["code"], raw["ticket_prefix"], name, **fields)
+            service = service_ops.create_service(raw["code"], raw["ticket_prefix"], name, **fields)
         else:
             if retired and not service.retired:
-                ops.retire_service(service)
-            ops.update_service(service, ticket_prefix=raw["ticket_prefix"], **fields)
+                service_ops.retire_service(service)
+            service_ops.update_service(service, ticket_prefix=raw["ticket_prefix"], **fields)
         if service.retired != retired:
-            ops.retire_service(service, retired)
+            service_ops.retire_service(service, retired)
     except ValidationError as exc:
         fail(path_of(where, exc.field, service=True), exc.message)
     return service, before

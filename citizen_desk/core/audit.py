@@ -1,8 +1,17 @@
 """The audit log: who did what to which object, when and from where.
 
-Entries are added to the session of the change they describe, so they are
-committed in the same transaction or not at all. They never hold citizens'
+One convention: the operation that makes a change records it, with
+``audit.record(action, obj, …)``, in the session of the change — so the
+entry is committed in the same transaction or not at all. (The catalog
+importer calls the same operations, so an import leaves one entry per
+object it changed, plus one summary entry.) Entries never hold citizens'
 personal data: objects are named by type and id only.
+
+The actor (a staff member or a device token) defaults to whoever the
+current request acts for (``g.citizen_desk_actor``, set by staff). The
+table points at ``staff_user``, ``access_token`` and ``office`` by foreign
+key only; staff attaches the ``actor_user``/``actor_token`` relationships
+from above, so that core imports no capability.
 """
 from __future__ import annotations
 
@@ -11,7 +20,7 @@ from datetime import datetime
 from flask import g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from citizen_desk.core.db import UTCDateTime, utcnow
 from citizen_desk.extensions import db
@@ -31,9 +40,6 @@ class AuditEntry(db.Model):
     office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), index=True)
     ip: Mapped[str | None] = mapped_column(String(45))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
-
-    actor_user = relationship("StaffUser", foreign_keys=[actor_user_id])
-    actor_token = relationship("AccessToken", foreign_keys=[actor_token_id])
 
 
 def record(action: str, obj=None, *, object_type: str | None = None, object_id=None,
@@ -65,6 +71,24 @@ def record(action: str, obj=None, *, object_type: str | None = None, object_id=N
     )
     db.session.add(entry)
     return entry
+
+
+def snapshot(obj, fields) -> dict:
+    """The values of ``fields`` of ``obj``, to compare with ``changed`` after a change."""
+    return {name: _plain(getattr(obj, name)) for name in fields}
+
+
+def changed(before: dict, obj) -> list[str]:
+    """The names of the fields of ``obj`` that differ from the ``snapshot``."""
+    return sorted(name for name, value in before.items() if _plain(getattr(obj, name)) != value)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
 
 
 #: How actions and object types are shown; each capability adds its own with ``describe``.

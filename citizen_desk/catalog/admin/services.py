@@ -12,18 +12,18 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from citizen_desk.catalog import admin_operations as admin_ops
+from citizen_desk.catalog import service_operations as ops
 from citizen_desk.catalog import queries
-from citizen_desk.catalog.admin import bp
-from citizen_desk.catalog.admin_forms import ServiceEditForm, service_data
-from citizen_desk.catalog.forms import choices
+from citizen_desk.catalog.admin.blueprint import bp
+from citizen_desk.catalog.admin.forms import ServiceEditForm, choices, service_data
 from citizen_desk.catalog.models import Category, Service
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.core.access import permission
 from citizen_desk.core.forms import ActionForm, action, save
 from citizen_desk.core.i18n import current_language
 from citizen_desk.extensions import db
-from citizen_desk.staff.permissions import any_manager, current_actor, require
+from citizen_desk.catalog.service_operations import may_edit_service
+from citizen_desk.staff.permissions import any_manager, current_actor, managed_offices, require
 
 
 def _service(code: str) -> Service:
@@ -36,14 +36,14 @@ def _service(code: str) -> Service:
 
 def _editable(code: str) -> Service:
     service = _service(code)
-    require(admin_ops.may_edit_service(current_actor(), service))
+    require(may_edit_service(current_actor(), service))
     return service
 
 
 def _prepare(form: ServiceEditForm):
     """Set the choices; return the values for the operation (offices by id, category)."""
     actor = current_actor()
-    offices = admin_ops.managed_offices(actor)
+    offices = managed_offices(actor, include_retired=True)
     form.offices.choices = choices((o.id, f"{o.display_name(current_language())} ({o.code})")
                                    for o in offices)
     form.set_category_choices(queries.categories(), current_language())
@@ -71,7 +71,7 @@ def services():
                               .order_by(Service.retired, Service.code)).all()
     actor = current_actor()
     return render_template("catalog/admin/services.html", services=rows,
-                           editable={s.id for s in rows if admin_ops.may_edit_service(actor, s)})
+                           editable={s.id for s in rows if may_edit_service(actor, s)})
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
@@ -80,7 +80,7 @@ def new_service():
     """Create a service offered at one's offices, with every translation."""
     form = ServiceEditForm()
     values = _prepare(form)
-    return save(form, lambda: admin_ops.create_service(values()),
+    return save(form, lambda: ops.create_service(**values()),
                 _("The service has been created."), _to_service,
                 "catalog/admin/service_form.html", service=None)
 
@@ -91,7 +91,7 @@ def service(code):
     """One service as staff see it, with its translations (read-only where not theirs)."""
     found = _service(code)
     return render_template("catalog/admin/service.html", service=found,
-                           editable=admin_ops.may_edit_service(current_actor(), found),
+                           editable=may_edit_service(current_actor(), found),
                            languages=list(current_app.config["LANGUAGES"]),
                            action_form=ActionForm())
 
@@ -103,7 +103,7 @@ def edit_service(code):
     found = _editable(code)
     form = ServiceEditForm(data=service_data(found))
     values = _prepare(form)
-    return save(form, lambda: admin_ops.update_service(found, values()),
+    return save(form, lambda: ops.update_service(found, **values()),
                 _("The service has been saved."), _to_service,
                 "catalog/admin/service_form.html", service=found)
 
@@ -113,7 +113,7 @@ def edit_service(code):
 def retire_service(code):
     """Retire a service: citizens no longer see it; bookings and tickets keep it."""
     found = _editable(code)
-    return action(lambda: admin_ops.retire_service(found), _("The service has been retired."),
+    return action(lambda: ops.retire_service(found), _("The service has been retired."),
                   _to_service(found))
 
 
@@ -122,5 +122,5 @@ def retire_service(code):
 def reinstate_service(code):
     """Bring a retired service back (its ticket prefix must still be free)."""
     found = _editable(code)
-    return action(lambda: admin_ops.retire_service(found, False),
+    return action(lambda: ops.retire_service(found, False),
                   _("The service is in use again."), _to_service(found))

@@ -13,9 +13,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from citizen_desk.catalog import operations as ops
-from citizen_desk.catalog.exporter import export_rule
-from citizen_desk.catalog.import_support import fail, parse_date, parse_time, path_of
-from citizen_desk.catalog.models import POOLS, WEEKDAYS, Office, Service
+from citizen_desk.catalog.transfer.exporter import export_rule
+from citizen_desk.catalog.transfer.support import fail, parse_date, parse_time, path_of
+from citizen_desk.catalog.models import POOLS, WEEKDAYS, Service
+from citizen_desk.offices.models import Office
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 

@@ -11,12 +11,13 @@ from flask import abort, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from citizen_desk.catalog import admin_operations as admin_ops
-from citizen_desk.catalog.admin import bp, get_office
-from citizen_desk.catalog.admin_forms import (closure_data, counter_data, rule_data,
-                                              service_choices)
-from citizen_desk.catalog.forms import ClosureForm, CounterForm, OpeningRuleForm
-from citizen_desk.catalog.models import Closure, Counter, Office, OpeningRule, Service
+from citizen_desk.catalog import operations as ops
+from citizen_desk.catalog.admin.blueprint import bp, get_office
+from citizen_desk.catalog.admin.forms import (ClosureForm, CounterForm, OpeningRuleForm,
+                                             closure_data, counter_data, rule_data,
+                                             service_choices)
+from citizen_desk.catalog.models import Closure, Counter, OpeningRule, Service
+from citizen_desk.offices.models import Office
 from citizen_desk.core.access import permission
 from citizen_desk.core.forms import action, save
 from citizen_desk.core.i18n import current_language
@@ -54,7 +55,7 @@ def new_rule(office):
     found = get_office(office)
     form = OpeningRuleForm()
     services = _office_services(found, form)
-    return save(form, lambda: admin_ops.add_rule(found, form.values(services)),
+    return save(form, lambda: ops.add_rule(found, **form.values(services)),
                 _("The opening hours have been added."), _back(found, "rules"),
                 "catalog/admin/rule_form.html", office=found, rule=None)
 
@@ -67,7 +68,7 @@ def edit_rule(office, rule_id):
     rule = _part_of(found, OpeningRule, rule_id)
     form = OpeningRuleForm(data=rule_data(rule))
     services = _office_services(found, form)
-    return save(form, lambda: admin_ops.update_rule(rule, form.values(services)),
+    return save(form, lambda: ops.update_rule(rule, **form.values(services)),
                 _("The opening hours have been saved."), _back(found, "rules"),
                 "catalog/admin/rule_form.html", office=found, rule=rule)
 
@@ -78,7 +79,7 @@ def remove_rule(office, rule_id):
     """Remove opening hours (bookings already made are not touched)."""
     found = get_office(office)
     rule = _part_of(found, OpeningRule, rule_id)
-    return action(lambda: admin_ops.remove_rule(rule), _("The opening hours have been removed."),
+    return action(lambda: ops.remove_rule(rule), _("The opening hours have been removed."),
                   _back(found, "rules"))
 
 
@@ -90,7 +91,7 @@ def new_closure(office):
     """Close the office for some days, or part of a day, with a reason for citizens."""
     found = get_office(office)
     form = ClosureForm()
-    return save(form, lambda: admin_ops.add_closure(found, form.values()),
+    return save(form, lambda: ops.add_closure(found, **form.values()),
                 _("The closure has been added."), _back(found, "closures"),
                 "catalog/admin/closure_form.html", office=found, closure=None)
 
@@ -102,7 +103,7 @@ def edit_closure(office, closure_id):
     found = get_office(office)
     closure = _part_of(found, Closure, closure_id)
     form = ClosureForm(data=closure_data(closure))
-    return save(form, lambda: admin_ops.update_closure(closure, form.values()),
+    return save(form, lambda: ops.update_closure(closure, **form.values()),
                 _("The closure has been saved."), _back(found, "closures"),
                 "catalog/admin/closure_form.html", office=found, closure=closure)
 
@@ -113,7 +114,7 @@ def remove_closure(office, closure_id):
     """Remove a closure: the office opens on those days again."""
     found = get_office(office)
     closure = _part_of(found, Closure, closure_id)
-    return action(lambda: admin_ops.remove_closure(closure), _("The closure has been removed."),
+    return action(lambda: ops.remove_closure(closure), _("The closure has been removed."),
                   _back(found, "closures"))
 
 
@@ -126,7 +127,7 @@ def new_counter(office):
     found = get_office(office)
     form = CounterForm()
     services = _office_services(found, form)
-    return save(form, lambda: admin_ops.add_counter(found, form.values(services)),
+    return save(form, lambda: ops.add_counter(found, **form.values(services)),
                 _("The counter has been added."), _back(found, "counters"),
                 "catalog/admin/counter_form.html", office=found, counter=None)
 
@@ -139,7 +140,7 @@ def edit_counter(office, counter_id):
     counter = _part_of(found, Counter, counter_id)
     form = CounterForm(data=counter_data(counter))
     services = _office_services(found, form)
-    return save(form, lambda: admin_ops.update_counter(counter, form.values(services)),
+    return save(form, lambda: ops.update_counter(counter, **form.values(services)),
                 _("The counter has been saved."), _back(found, "counters"),
                 "catalog/admin/counter_form.html", office=found, counter=counter)
 
@@ -150,5 +151,5 @@ def retire_counter(office, counter_id):
     """Take a counter out of use; its tickets' history keeps it."""
     found = get_office(office)
     counter = _part_of(found, Counter, counter_id)
-    return action(lambda: admin_ops.retire_counter(counter),
+    return action(lambda: ops.retire_counter(counter),
                   _("The counter has been taken out of use."), _back(found, "counters"))

@@ -12,8 +12,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from citizen_desk.catalog.models import (POOLS, WEEKDAYS, Category, Counter, Office,
-                                         OpeningRule, Service)
+from citizen_desk.catalog.models import POOLS, WEEKDAYS, Category, Counter, OpeningRule, Service
+from citizen_desk.offices.models import Office
 from citizen_desk.extensions import db
 
 FORMAT = "citizen-desk-catalog"
