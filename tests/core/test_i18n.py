@@ -7,7 +7,7 @@ from babel.messages.pofile import read_po
 
 from citizen_desk.core.i18n import format_local, text_direction
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def lang_of(response):

@@ -12,7 +12,7 @@ from citizen_desk.extensions import db
 from citizen_desk.core.audit import AuditEntry
 from citizen_desk.staff.models import Role
 from tests.factories import add_rule, create_office, create_service, create_user
-from tests.test_staff_admin import as_user
+from tests.staff.test_admin import as_user
 
 
 @pytest.fixture

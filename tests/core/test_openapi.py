@@ -15,7 +15,7 @@ from citizen_desk.catalog import operations as ops
 from citizen_desk.extensions import db
 from tests.factories import add_rule, create_office, create_service
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 
 
 @pytest.fixture(scope="module")
