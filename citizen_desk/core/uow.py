@@ -162,6 +162,8 @@ def run(work: Callable[[], T], *, dry_run: bool = False) -> T:
             return result
         except BaseException as exc:
             db.session.rollback()
+            # No "rollback" event fires for a unit that failed before its first query.
+            db.session().info.pop(_PENDING, None)
             if attempt < attempts and is_retryable(exc):
                 log.info("unit of work lost a race (%s); attempt %d of %d",
                          type(exc.orig).__name__, attempt + 1, attempts)

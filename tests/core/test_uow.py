@@ -294,14 +294,6 @@ def test_a_command_unit_that_fails_leaves_nothing_and_runs_no_effect(app, probe)
         assert probe.effects == []  # the failed unit's effect does not run with the next one
 
 
-#: Found by these tests; the proposed fix, in ``uow.run``'s ``except`` branch after the
-#: rollback: ``db.session().info.pop(_PENDING, None)`` (a rollback with no transaction begun
-#: fires no ``after_soft_rollback``, so the effects stay). Remove the marks once it is in.
-EFFECTS_BEFORE_FIRST_QUERY = pytest.mark.xfail(
-    strict=True, reason="uow.run keeps the effects of a failed attempt that ran no query")
-
-
-@EFFECTS_BEFORE_FIRST_QUERY
 def test_an_effect_registered_before_any_query_runs_once_after_a_retry(app, probe):
     with app.app_context():
         attempts = []
@@ -317,7 +309,6 @@ def test_an_effect_registered_before_any_query_runs_once_after_a_retry(app, prob
         assert probe.effects == [("Mu", ["Mu"])]
 
 
-@EFFECTS_BEFORE_FIRST_QUERY
 def test_an_effect_of_a_failed_unit_that_never_queried_does_not_run_later(app, probe):
     with app.app_context():
         def work():
