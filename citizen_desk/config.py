@@ -86,6 +86,10 @@ class DefaultConfig:
     OUTBOX_MAX_ATTEMPTS = 8
     OUTBOX_RETRY_SECONDS = 60
 
+    #: On SQLite, how often (seconds) a process looks for new events while someone
+    #: waits for them; PostgreSQL wakes waiters with LISTEN/NOTIFY instead.
+    EVENTS_POLL_INTERVAL = 0.25
+
 
 #: Environment variables read without the ``CITIZEN_DESK_`` prefix.
 PLAIN_ENV = ("SECRET_KEY", "REDIS_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_USER",
@@ -110,6 +114,9 @@ def load(app, overrides=None):
         app.config["SESSION_COOKIE_SECURE"] = False
     if app.config.get("SMTP_PORT"):
         app.config["SMTP_PORT"] = int(app.config["SMTP_PORT"])
+    if isinstance(app.config.get("SMTP_TLS"), str):  # SMTP_TLS=false from the environment
+        app.config["SMTP_TLS"] = app.config["SMTP_TLS"].strip().lower() not in (
+            "0", "false", "no", "off", "")
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)

@@ -18,7 +18,7 @@ from citizen_desk.catalog.schemas import (OfficeDetail, OfficeDetailSchema, Offi
 from citizen_desk.catalog.search.cache import search_cache
 from citizen_desk.catalog.search.index import words
 from citizen_desk.catalog.transfer.exporter import export_rule
-from citizen_desk.catalog.validation import CODE_PATTERN
+from citizen_desk.core.validation import CODE_PATTERN
 from citizen_desk.core.access import permission, public
 from citizen_desk.core.errors import error_response
 from citizen_desk.core.schemas import LanguageQuery, dump, use_kwargs

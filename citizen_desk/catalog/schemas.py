@@ -1,7 +1,7 @@
 """What the catalog's JSON API reads and answers: search parameters in, services and offices out.
 
 The shapes are documented in ``docs/openapi.yaml`` (``ServiceSummary``,
-``OfficeSummary``, ``Office``); ``tests/test_openapi.py`` checks real
+``OfficeSummary``, ``Office``); ``tests/core/test_openapi.py`` checks real
 answers against it. Dump with ``core.schemas.dump(schema, obj, language=…)``
 so that names and texts come in the language asked for.
 """
@@ -13,22 +13,12 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
-from citizen_desk.catalog import queries
 from citizen_desk.catalog.search.index import MAX_QUERY_LENGTH
-from citizen_desk.core.schemas import (LanguageQuery, OfficeCode, Schema, Translated,
-                                       max_length, output_language)
+from citizen_desk.core.schemas import (LanguageQuery, Schema, Translated, max_length,
+                                       output_language)
+from citizen_desk.offices.schemas import OfficeField
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
-
-
-class OfficeField(OfficeCode):
-    """An office code in the input; the live office (``offices.models.Office``) in the view."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        office = queries.office_by_code(super()._deserialize(value, attr, data, **kwargs))
-        if office is None:
-            raise self.make_error("invalid_code")
-        return office
 
 
 class ServiceQuery(LanguageQuery):

@@ -15,11 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import lazy_gettext as _l
 
 from citizen_desk.core.content import PRIMARY_LANGUAGE
-from citizen_desk.core.validation import ValidationError
+from citizen_desk.core.validation import CODE_PATTERN, LANGUAGE_PATTERN, ValidationError
 
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 PREFIX_PATTERN = re.compile(r"^[A-Z]{1,2}$")
-LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 #: Longest texts accepted, per field (a description is a few pages, not a book).
 MAX_LENGTH = {"name": 200, "label": 100, "summary": 1000, "description": 20000,

@@ -85,7 +85,7 @@ class Event(db.Model):
 
 def init_app(app):
     """Give the application its notifier (its thread starts on the first ``wait``)."""
-    app.extensions[_EXTENSION] = Notifier(app)
+    app.extensions[_EXTENSION] = Notifier(app, Event)
 
 
 def notifier() -> Notifier:

@@ -72,8 +72,10 @@ def parse_payload(raw: str) -> tuple[int | None, int] | None:
 class Notifier:
     """Hints of new events for one application in one process, and the thread that gathers them."""
 
-    def __init__(self, app):
+    def __init__(self, app, table):
         self._app = app
+        #: The event model, given by ``core/events.py`` (which imports this module).
+        self._table = table
         self._reset()
         _all_notifiers.add(self)
 
@@ -208,8 +210,7 @@ class Notifier:
                 delay = min(_RECONNECT_MAX, delay * 2)
 
     def _poll(self, engine, interval):
-        from citizen_desk.core.events import Event
-
+        Event = self._table
         newest = select(func.max(Event.id))
         # Readers must not take SQLite's write lock (BEGIN IMMEDIATE is for writers).
         with write_intent(False):

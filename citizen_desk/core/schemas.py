@@ -54,7 +54,6 @@ use ``max_length``, ``whole_number`` and ``one_of`` or pass ``_l(…)``.
 from __future__ import annotations
 
 import json
-import re
 from typing import TypedDict
 
 import marshmallow as ma
@@ -68,12 +67,8 @@ from werkzeug.datastructures import MultiDict
 
 from citizen_desk.core.content import pick
 from citizen_desk.core.i18n import current_language
-from citizen_desk.core.validation import ValidationError
+from citizen_desk.core.validation import CODE_PATTERN, LANGUAGE_PATTERN, ValidationError
 
-#: A language tag as the API takes it (lower-cased first): ``el``, ``en``, ``pt-br``.
-LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
-#: A code of the catalog (office, service, counter); the same rule as the catalog's own.
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 
 #: Largest JSON body read (bytes); the booking and ticket bodies are a few hundred.
 MAX_JSON_BYTES = 64 * 1024

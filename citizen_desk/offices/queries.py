@@ -18,3 +18,9 @@ def live_offices(codes=None) -> list[Office]:
     if codes is not None:
         query = query.where(Office.code.in_(codes))
     return list(db.session.scalars(query.order_by(Office.code)))
+
+
+def live_office(code: str) -> Office | None:
+    """The office ``code`` unless it is unknown or retired."""
+    return db.session.scalar(select(Office).where(Office.code == code,
+                                                  Office.retired.is_(False)))

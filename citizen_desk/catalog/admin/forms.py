@@ -21,7 +21,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from citizen_desk.catalog.models import (PERSONAL_FIELD_LABELS, PERSONAL_FIELDS, Closure, Counter,
                                          OpeningRule, Service)
-from citizen_desk.catalog.validation import CODE_PATTERN, MAX_ITEMS, MAX_LENGTH
+from citizen_desk.catalog.validation import MAX_ITEMS, MAX_LENGTH
+from citizen_desk.core.validation import CODE_PATTERN
 from citizen_desk.core.content import PRIMARY_LANGUAGE
 from citizen_desk.core.templating import language_name
 
