@@ -1,4 +1,4 @@
-"""Staff accounts, roles, organisations, device tokens, sign-in and the audit log.
+"""Staff accounts, roles, organisations, device tokens, sign-in and the audit log's pages.
 
 Above offices and core: every capability above may use its permissions;
 it imports none of them. (The audit log itself is core's: ``core/audit.py``.)
