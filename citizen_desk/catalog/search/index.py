@@ -13,6 +13,15 @@ the middle of a word (``λιση`` for ``ασφαλιση``) no longer matches.
 A service matches when, in one language, every query word matches one of its
 words. Its rank is the first field (name, synonyms, summary, description)
 that holds them all, or ``RANK_ANY`` when they are spread over several.
+
+Greeklish (``greeklish.py``): the Greek name and synonyms are also stored as
+phonetic skeletons under the language ``el-latn`` (``GREEKLISH``), ranked
+``RANK_GREEKLISH`` + the field's rank. A query with a Latin letter in it is
+also looked up there, its words turned into skeletons the same way
+(``pistopoihtiko`` → ``pistopitiko``): one more b-tree range per word, and
+its matches rank after every exact match (``pistopoiitiko`` finds
+«Πιστοποιητικό», ``amka`` finds «ΑΜΚΑ», ``family`` still lists the English
+"family" names first).
 """
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ import unicodedata
 from sqlalchemy import and_, bindparam, case, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
+from citizen_desk.catalog.search.greeklish import is_latin, skeleton
 from citizen_desk.catalog.search.models import WORD_LENGTH, ServiceSearchName, ServiceSearchWord
 from citizen_desk.catalog.models import Service, service_office
 from citizen_desk.core.content import PRIMARY_LANGUAGE
@@ -30,10 +40,16 @@ from citizen_desk.extensions import db
 
 #: Where a word was found, best first.
 RANK_NAME, RANK_SYNONYM, RANK_SUMMARY, RANK_DESCRIPTION, RANK_ANY = 0, 1, 2, 3, 9
+#: The index's "language" of the Greeklish skeletons of the Greek names and synonyms.
+GREEKLISH = "el-latn"
+#: Added to the rank of a Greeklish match: after every exact match (name 10, synonym 11, both 19).
+RANK_GREEKLISH = 10
+_GREEKLISH_FIELDS = (RANK_NAME, RANK_SYNONYM)
 #: Longest query considered (longer ones are refused by the API and the page).
 MAX_QUERY_LENGTH = 200
 _NON_WORD = re.compile(r"[^\w]+|_")
 _FIELD_RANKS = (RANK_NAME, RANK_SYNONYM, RANK_SUMMARY, RANK_DESCRIPTION)
+_ALL_RANKS = (*_FIELD_RANKS, *(RANK_GREEKLISH + rank for rank in _GREEKLISH_FIELDS))
 
 
 def fold(text: str | None) -> str:
@@ -75,6 +91,10 @@ def index_service(service: Service):
               for language in languages
               for rank, field in zip(_FIELD_RANKS, _fields(service))
               for word in fold(_field_text(field, language)).split()}
+    wanted.update((GREEKLISH, skeleton(word)[:WORD_LENGTH], RANK_GREEKLISH + rank)
+                  for rank, field in zip(_FIELD_RANKS, _fields(service))
+                  if rank in _GREEKLISH_FIELDS
+                  for word in fold(_field_text(field, PRIMARY_LANGUAGE)).split())
     for row in list(service.search_words):
         key = (row.language, row.word, row.rank)
         if key in wanted:
@@ -112,18 +132,28 @@ def prefix_range(word: str) -> tuple[str, str]:
     return word, word[:-1] + chr(following)
 
 
+def greeklish(terms: list[str]) -> bool:
+    """Whether a query (its folded words) is also looked up as Greeklish."""
+    return any(is_latin(term) for term in terms)
+
+
 def _parameters(terms: list[str], language: str) -> dict:
     parameters = {"languages": sorted({language, PRIMARY_LANGUAGE})}
     for number, term in enumerate(terms):
         parameters[f"low{number}"], parameters[f"high{number}"] = prefix_range(term)
+    if greeklish(terms):
+        for number, term in enumerate(terms):
+            parameters[f"glow{number}"], parameters[f"ghigh{number}"] = \
+                prefix_range(skeleton(term) or term)
     return parameters
 
 
-def _matches(count: int):
+def _matches(count: int, with_greeklish: bool = False):
     """``(service_id, language, rank)`` of the languages where all ``count`` terms matched.
 
-    One index range per term; the service's words in a language must cover
-    all terms, and the rank is the first field that covers them all alone.
+    One index range per term (and one more in the Greeklish skeletons when
+    ``with_greeklish``); the service's words in a language must cover all
+    terms, and the rank is the first field that covers them all alone.
     The terms are bound parameters (``_parameters``), so that the statements
     are built once per number of terms: building them took longer than the
     database took to answer.
@@ -133,11 +163,17 @@ def _matches(count: int):
             .where(w.language.in_(bindparam("languages", expanding=True)),
                    w.word >= bindparam(f"low{number}"), w.word < bindparam(f"high{number}"))
             for number in range(count)]
+    if with_greeklish:
+        hits += [select(w.service_id, w.language, w.rank, literal(number).label("term"))
+                 .where(w.language == GREEKLISH, w.word >= bindparam(f"glow{number}"),
+                        w.word < bindparam(f"ghigh{number}"))
+                 for number in range(count)]
     hit = union_all(*hits).subquery("hit")
 
     def covers(rank):
         return func.count(case((hit.c.rank == rank, hit.c.term)).distinct()) == count
-    rank = case(*[(covers(r), r) for r in _FIELD_RANKS], else_=RANK_ANY)
+    spread = case((hit.c.language == GREEKLISH, RANK_GREEKLISH + RANK_ANY), else_=RANK_ANY)
+    rank = case(*[(covers(r), r) for r in _ALL_RANKS], else_=spread)
     return (select(hit.c.service_id, hit.c.language, rank.label("rank"))
             .group_by(hit.c.service_id, hit.c.language)
             .having(func.count(hit.c.term.distinct()) == count)
@@ -145,8 +181,8 @@ def _matches(count: int):
 
 
 @functools.cache
-def _search_statement(count: int, by_office: bool, limited: bool):
-    matched = _matches(count)
+def _search_statement(count: int, by_office: bool, limited: bool, with_greeklish: bool):
+    matched = _matches(count, with_greeklish)
     best = func.min(matched.c.rank)
     stmt = (select(matched.c.service_id, best)
             .join(Service, Service.id == matched.c.service_id)
@@ -165,14 +201,15 @@ def search(query: str | None, language: str, office_id: int | None = None,
            limit: int | None = None) -> list[tuple[int, int]]:
     """``[(service_id, rank), …]`` of live services matching every word of ``query``.
 
-    Searches the reader's language and Greek; the best rank of a service
-    decides its place, then its position in the results of the database
-    (ties are ordered by the caller, by name).
+    Searches the reader's language and Greek (and Greeklish when a word is in
+    Latin letters); the best rank of a service decides its place, then its
+    position in the results of the database (ties are ordered by the caller,
+    by name).
     """
     terms = words(query)
     if not terms:
         return []
-    stmt = _search_statement(len(terms), office_id is not None, bool(limit))
+    stmt = _search_statement(len(terms), office_id is not None, bool(limit), greeklish(terms))
     parameters = _parameters(terms, language)
     if office_id is not None:
         parameters["office_id"] = office_id
@@ -182,8 +219,8 @@ def search(query: str | None, language: str, office_id: int | None = None,
 
 
 @functools.cache
-def _ordered_statement(count: int):
-    matched = _matches(count)
+def _ordered_statement(count: int, with_greeklish: bool):
+    matched = _matches(count, with_greeklish)
 
     def name_in(code):
         name = aliased(ServiceSearchName)
@@ -209,6 +246,7 @@ def ordered_matches(query: str | None, language: str) -> list[int]:
     if not terms:
         return []
     parameters = {**_parameters(terms, language), "language": language}
-    rows = db.session.execute(_ordered_statement(len(terms)), parameters).all()
+    rows = db.session.execute(_ordered_statement(len(terms), greeklish(terms)),
+                              parameters).all()
     rows.sort(key=lambda row: (row[1], row[2] or row[3] or "", row[0]))
     return [row[0] for row in rows]
