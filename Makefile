@@ -7,7 +7,7 @@ DEMO_DB := $(CURDIR)/instance/demo.sqlite
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install assets translations demo test test-postgres bench clean
+.PHONY: install assets translations demo test test-postgres bench dist clean
 
 ## install: Python packages (in .venv), npm assets, compiled translations
 install: $(VENV)/.installed node_modules/.installed assets translations
@@ -49,9 +49,13 @@ test: install
 test-postgres: install
 	CITIZEN_DESK_TEST_DATABASE_URL=$${CITIZEN_DESK_TEST_DATABASE_URL:-postgresql://root@127.0.0.1:5432/test} $(PY) -m pytest
 
+## dist: the sdist and a wheel that carries templates, compiled catalogs, migrations and CSS
+dist: install
+	$(PY) -m build --outdir dist .
+
 ## bench: the benchmark harness (not part of the tests)
 bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) node_modules citizen_desk/static/vendor instance/demo.sqlite*
+	rm -rf $(VENV) node_modules citizen_desk/static/vendor instance/demo.sqlite* build dist

@@ -10,7 +10,7 @@ import logging
 from flask import Flask
 
 from citizen_desk import config as config_module
-from citizen_desk.config import PROJECT_ROOT, ConfigError
+from citizen_desk.config import RESOURCE_ROOT, ConfigError
 
 __all__ = ["create_app", "ConfigError"]
 
@@ -34,7 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = App(
         __name__,
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(RESOURCE_ROOT / "templates"),
     )
     config_module.load(app, config)
     _init_extensions(app)
@@ -73,7 +73,7 @@ def _init_extensions(app: Flask):
     db.init_app(app)
     with app.app_context():
         core_db.configure_engine(db.engine, app.config)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
+    migrate.init_app(app, db, directory=str(RESOURCE_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)

@@ -16,7 +16,13 @@ from sqlalchemy.exc import ArgumentError
 #: The secret key used in development; production refuses to start with it.
 DEV_SECRET_KEY = "citizen-desk-development-key-do-not-use-in-production"
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parent
+#: The checkout: the translation tools and the tests work from it.
+PROJECT_ROOT = PACKAGE_ROOT.parent
+#: Where ``templates/``, ``translations/`` and ``migrations/`` are: at the top of
+#: a checkout, or inside the package when it was installed from a wheel (setup.py
+#: copies them there at build time, the catalogs compiled).
+RESOURCE_ROOT = PACKAGE_ROOT if (PACKAGE_ROOT / "templates").is_dir() else PROJECT_ROOT
 
 
 class ConfigError(SystemExit):
@@ -46,7 +52,7 @@ class DefaultConfig:
     LANGUAGES = ("el", "en")
     BABEL_DEFAULT_LOCALE = "el"
     BABEL_DEFAULT_TIMEZONE = "Europe/Athens"
-    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
+    BABEL_TRANSLATION_DIRECTORIES = str(RESOURCE_ROOT / "translations")
     DEFAULT_TIMEZONE = "Europe/Athens"
 
     SERVICE_NAME = None  # defaults to the translated product name
