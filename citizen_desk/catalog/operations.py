@@ -14,11 +14,14 @@ from datetime import date, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from citizen_desk.catalog import validation as v
 from citizen_desk.catalog.models import POOLS, Closure, Counter, OpeningRule, Service
 from citizen_desk.catalog.service_operations import update_service
 from citizen_desk.core import audit
+from citizen_desk.core.i18n import current_language, format_local
+from citizen_desk.core.templating import weekday_name
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
@@ -48,6 +51,45 @@ audit.describe({
     "closure": _l("Closure"),
     "counter": _l("Counter"),
 })
+
+
+# -- names in the audit log: one query per object type ---------------------------------------
+
+def _name_offices(ids) -> dict:
+    language = current_language()
+    rows = db.session.scalars(select(Office).where(Office.id.in_(audit.numeric_ids(ids))))
+    return {str(o.id): f"{o.display_name(language)} ({o.code})" for o in rows}
+
+
+def _name_rules(ids) -> dict:
+    rows = db.session.scalars(select(OpeningRule).where(
+        OpeningRule.id.in_(audit.numeric_ids(ids))).options(joinedload(OpeningRule.office)))
+    return {str(r.id): "{days} {start:%H:%M}–{end:%H:%M} ({office})".format(
+                days=", ".join(weekday_name(n) for n in r.weekday_numbers),
+                start=r.start_time, end=r.end_time, office=r.office.code) for r in rows}
+
+
+def _name_closures(ids) -> dict:
+    rows = db.session.scalars(select(Closure).where(
+        Closure.id.in_(audit.numeric_ids(ids))).options(joinedload(Closure.office)))
+    names = {}
+    for c in rows:
+        dates = format_local(c.start_date, "short")
+        if c.end_date != c.start_date:
+            dates = f"{dates} – {format_local(c.end_date, 'short')}"
+        names[str(c.id)] = f"{dates} ({c.office.code})"
+    return names
+
+
+def _name_counters(ids) -> dict:
+    language = current_language()
+    rows = db.session.scalars(select(Counter).where(
+        Counter.id.in_(audit.numeric_ids(ids))).options(joinedload(Counter.office)))
+    return {str(c.id): f"{c.display_label(language)} ({c.office.code})" for c in rows}
+
+
+audit.describe(namers={"office": _name_offices, "opening_rule": _name_rules,
+                       "closure": _name_closures, "counter": _name_counters})
 
 OFFICE_DEFAULTS = dict(address=None, directions=None, timezone="Europe/Athens", phone=None,
                        email=None, min_notice_hours=12, max_days_ahead=180, slot_minutes=15,

@@ -15,7 +15,9 @@ from above, so that core imports no capability.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
+from typing import Callable
 
 from flask import g, has_request_context, request
 from flask_babel import lazy_gettext as _l
@@ -114,10 +116,45 @@ OBJECT_LABELS = {
 }
 
 
-def describe(actions: dict | None = None, objects: dict | None = None):
-    """Register translated labels for a capability's audit actions and object types."""
+#: object type -> ``namer(ids) -> {id: name}``: names the objects of that type, all at once.
+NAMERS: dict[str, Callable[[list[str]], dict]] = {}
+
+
+def describe(actions: dict | None = None, objects: dict | None = None,
+             namers: dict | None = None):
+    """Register translated labels for a capability's audit actions and object types.
+
+    ``namers`` maps an object type to a function that is given the ids (as text) of
+    objects of that type and answers ``{id: name}`` with one query for all of them;
+    the audit log shows these names instead of ids. Core imports no capability:
+    each capability names its own objects.
+    """
     ACTION_LABELS.update(actions or {})
     OBJECT_LABELS.update(objects or {})
+    NAMERS.update(namers or {})
+
+
+def object_names(entries) -> dict[tuple[str, str], str]:
+    """``{(object_type, object_id): name}`` for the objects ``entries`` point at.
+
+    One call of the type's namer per object type (so one query per type, not one per
+    row); objects that no longer exist, or whose type has no namer, are left out.
+    """
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for entry in entries:
+        if entry.object_id and entry.object_type in NAMERS:
+            wanted[entry.object_type].add(entry.object_id)
+    names: dict[tuple[str, str], str] = {}
+    for object_type, ids in wanted.items():
+        for object_id, name in NAMERS[object_type](sorted(ids)).items():
+            if name:
+                names[(object_type, str(object_id))] = str(name)
+    return names
+
+
+def numeric_ids(ids) -> list[int]:
+    """The ids that are whole numbers (object ids are stored as text), for a namer's query."""
+    return [int(i) for i in ids if str(i).isascii() and str(i).isdigit() and len(str(i)) < 19]
 
 
 def action_label(action: str) -> str:

@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 from citizen_desk.core import uow
 from citizen_desk.core.access import permission
 from citizen_desk.core.forms import ActionForm, action, attempt, save
+from citizen_desk.core.i18n import current_language
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.staff import operations
@@ -30,9 +31,14 @@ def _offices_managed():
     return managed_offices(current_actor())
 
 
+def _office_label(office) -> str:
+    """An office as a drop-down shows it: its name in the reader's language, then its code."""
+    return f"{office.display_name(current_language())} ({office.code})"
+
+
 def _office_choices():
     return [SelectChoice("", _("No office"))] + [
-        SelectChoice(str(o.id), o.code) for o in _offices_managed()]
+        SelectChoice(str(o.id), _office_label(o)) for o in _offices_managed()]
 
 
 def _role_choices():
@@ -155,6 +161,27 @@ def add_role(user_id):
                   _("The role has been added."), url_for("staff.user", user_id=user_id))
 
 
+@bp.get("/users/<int:user_id>/roles/<int:role_id>/delete")
+@permission(any_manager)
+def confirm_remove_role(user_id, role_id):
+    """Ask before taking a role away."""
+    user = _get_user(user_id)
+    assignment = next((r for r in user.roles if r.id == role_id), None)
+    if assignment is None:
+        abort(404)
+    role = str(ROLE_LABELS[assignment.role])
+    if assignment.office is not None:
+        role = _("%(role)s at %(office)s", role=role, office=assignment.office.code)
+    return render_template(
+        "staff/confirm.html", action_form=ActionForm(), caption=user.display_name,
+        heading=_("Take away the role “%(role)s”?", role=role), button=_("Remove the role"),
+        warning=_("%(name)s loses what this role allows at once.", name=user.display_name),
+        consequences=[_("What they did with the role stays in the audit log."),
+                      _("You can give the role again later.")],
+        action_url=url_for("staff.remove_role", user_id=user.id, role_id=assignment.id),
+        cancel_url=url_for("staff.user", user_id=user.id))
+
+
 @bp.post("/users/<int:user_id>/roles/<int:role_id>/delete")
 @permission(any_manager)
 def remove_role(user_id, role_id):
@@ -218,7 +245,7 @@ def tokens():
 def new_token():
     """Create a device token for a kiosk or a display; the token is shown once."""
     form = DeviceTokenForm()
-    form.office.choices = [SelectChoice(str(o.id), o.code) for o in _offices_managed()]
+    form.office.choices = [SelectChoice(str(o.id), _office_label(o)) for o in _offices_managed()]
     if form.validate_on_submit():
         ok, issued = attempt(form, lambda: operations.issue_device_token(
             name=form.name.data, office_id=int(form.office.data),

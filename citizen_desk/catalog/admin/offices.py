@@ -79,6 +79,23 @@ def edit_office(office):
                 "catalog/admin/office_form.html", office=found)
 
 
+@bp.get("/offices/<office>/retire")
+@permission(admin)
+def confirm_retire_office(office):
+    """Ask before retiring an office: what it means, the button that does it, a way back."""
+    found = get_office(office)
+    name = found.display_name(current_language())
+    return render_template(
+        "staff/confirm.html", action_form=ActionForm(), caption=_("Office %(code)s", code=found.code),
+        heading=_("Retire “%(name)s”?", name=name), button=_("Retire the office"),
+        warning=_("Citizens will no longer see this office."),
+        consequences=[_("It disappears from the list of offices, from search and from booking."),
+                      _("Its appointments, tickets, counters, staff roles and history are kept."),
+                      _("You can bring it back into use later.")],
+        action_url=url_for("catalog_admin.retire_office", office=found.code),
+        cancel_url=url_for("catalog_admin.office", office=found.code))
+
+
 @bp.post("/offices/<office>/retire")
 @permission(admin)
 def retire_office(office):

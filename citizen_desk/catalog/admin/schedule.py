@@ -7,7 +7,7 @@ taken out of use, never deleted (tickets remember where they were called).
 """
 from __future__ import annotations
 
-from flask import abort, url_for
+from flask import abort, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -19,8 +19,8 @@ from citizen_desk.catalog.admin.forms import (ClosureForm, CounterForm, OpeningR
 from citizen_desk.catalog.models import Closure, Counter, OpeningRule, Service
 from citizen_desk.offices.models import Office
 from citizen_desk.core.access import permission
-from citizen_desk.core.forms import action, save
-from citizen_desk.core.i18n import current_language
+from citizen_desk.core.forms import ActionForm, action, save
+from citizen_desk.core.i18n import current_language, format_local
 from citizen_desk.extensions import db
 from citizen_desk.staff.permissions import manager_of
 
@@ -44,6 +44,13 @@ def _office_services(office: Office, form) -> dict:
 
 def _back(office: Office, anchor: str) -> str:
     return url_for("catalog_admin.office", office=office.code, _anchor=anchor)
+
+
+def _confirm(office: Office, anchor: str, **context):
+    """The "are you sure?" page of a remove or a retire (``staff/confirm.html``)."""
+    return render_template("staff/confirm.html", action_form=ActionForm(),
+                           caption=office.display_name(current_language()),
+                           cancel_url=_back(office, anchor), **context)
 
 
 # -- opening rules ---------------------------------------------------------------------------
@@ -71,6 +78,22 @@ def edit_rule(office, rule_id):
     return save(form, lambda: ops.update_rule(rule, **form.values(services)),
                 _("The opening hours have been saved."), _back(found, "rules"),
                 "catalog/admin/rule_form.html", office=found, rule=rule)
+
+
+@bp.get("/offices/<office>/rules/<int:rule_id>/remove")
+@permission(MANAGER)
+def confirm_remove_rule(office, rule_id):
+    """Ask before removing opening hours."""
+    found = get_office(office)
+    rule = _part_of(found, OpeningRule, rule_id)
+    hours = f"{rule.start_time:%H:%M}–{rule.end_time:%H:%M}"
+    return _confirm(found, "rules", heading=_("Remove the opening hours %(hours)s?", hours=hours),
+                    button=_("Remove the opening hours"),
+                    warning=_("Citizens will no longer be able to book in these hours."),
+                    consequences=[_("Appointments already booked are not touched."),
+                                  _("To undo this, add the opening hours again.")],
+                    action_url=url_for("catalog_admin.remove_rule", office=found.code,
+                                       rule_id=rule.id))
 
 
 @bp.post("/offices/<office>/rules/<int:rule_id>/remove")
@@ -108,6 +131,24 @@ def edit_closure(office, closure_id):
                 "catalog/admin/closure_form.html", office=found, closure=closure)
 
 
+@bp.get("/offices/<office>/closures/<int:closure_id>/remove")
+@permission(MANAGER)
+def confirm_remove_closure(office, closure_id):
+    """Ask before removing a closure."""
+    found = get_office(office)
+    closure = _part_of(found, Closure, closure_id)
+    dates = format_local(closure.start_date, "short")
+    if closure.end_date != closure.start_date:
+        dates = f"{dates} – {format_local(closure.end_date, 'short')}"
+    return _confirm(found, "closures", heading=_("Remove the closure of %(dates)s?", dates=dates),
+                    button=_("Remove the closure"),
+                    warning=_("The office will be open on these days again."),
+                    consequences=[_("Citizens can book in the office's opening hours on these days."),
+                                  _("To undo this, add the closure again.")],
+                    action_url=url_for("catalog_admin.remove_closure", office=found.code,
+                                       closure_id=closure.id))
+
+
 @bp.post("/offices/<office>/closures/<int:closure_id>/remove")
 @permission(MANAGER)
 def remove_closure(office, closure_id):
@@ -143,6 +184,23 @@ def edit_counter(office, counter_id):
     return save(form, lambda: ops.update_counter(counter, **form.values(services)),
                 _("The counter has been saved."), _back(found, "counters"),
                 "catalog/admin/counter_form.html", office=found, counter=counter)
+
+
+@bp.get("/offices/<office>/counters/<int:counter_id>/retire")
+@permission(MANAGER)
+def confirm_retire_counter(office, counter_id):
+    """Ask before taking a counter out of use."""
+    found = get_office(office)
+    counter = _part_of(found, Counter, counter_id)
+    return _confirm(found, "counters",
+                    heading=_("Take “%(label)s” out of use?",
+                              label=counter.display_label(current_language())),
+                    button=_("Take out of use"),
+                    warning=_("Clerks will no longer call tickets at this counter."),
+                    consequences=[_("Tickets it called keep it in their history."),
+                                  _("You can put it back into use by changing the counter.")],
+                    action_url=url_for("catalog_admin.retire_counter", office=found.code,
+                                       counter_id=counter.id))
 
 
 @bp.post("/offices/<office>/counters/<int:counter_id>/retire")

@@ -108,6 +108,23 @@ def edit_service(code):
                 "catalog/admin/service_form.html", service=found)
 
 
+@bp.get("/services/<code>/retire")
+@permission(any_manager)
+def confirm_retire_service(code):
+    """Ask before retiring a service: what it means, the button that does it, a way back."""
+    found = _editable(code)
+    return render_template(
+        "staff/confirm.html", action_form=ActionForm(),
+        caption=_("Service %(code)s", code=found.code),
+        heading=_("Retire “%(name)s”?", name=found.display_name(current_language())),
+        button=_("Retire the service"),
+        warning=_("Citizens will no longer see or book this service."),
+        consequences=[_("Appointments and tickets already made keep it."),
+                      _("You can bring it back into use later, if its ticket prefix is still free.")],
+        action_url=url_for("catalog_admin.retire_service", code=found.code),
+        cancel_url=_to_service(found))
+
+
 @bp.post("/services/<code>/retire")
 @permission(any_manager)
 def retire_service(code):
