@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from citizen_desk.core.content import TranslatedText, pick
 from citizen_desk.core.db import UTCDateTime, utcnow
+from citizen_desk.core.versions import VERSIONED
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
 
@@ -92,10 +93,14 @@ class Service(db.Model):
     synonyms: Mapped[dict] = mapped_column(TranslatedText, default=dict)
     retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Incremented by every UPDATE and checked by it: a stale edit form cannot overwrite.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     category: Mapped[Category | None] = relationship()
     offices: Mapped[list[Office]] = relationship(secondary=service_office,
-                                                 order_by=Office.code)
+                                                 order_by=Office.code, info=VERSIONED)
 
     def display_name(self, language: str | None = None) -> str:
         return pick(self.name, language, default=self.code)
@@ -156,12 +161,16 @@ class OpeningRule(db.Model):
     seats_public: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     seats_staff: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     seats_ngo: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Incremented by every UPDATE and checked by it: a stale edit form cannot overwrite.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     office: Mapped[Office] = relationship(backref=backref(
         "rules", cascade="all, delete-orphan",
         order_by=lambda: (OpeningRule.weekdays.desc(), OpeningRule.start_time, OpeningRule.id)))
     services: Mapped[list[Service]] = relationship(secondary=opening_rule_service,
-                                                   order_by=Service.code)
+                                                   order_by=Service.code, info=VERSIONED)
 
     @property
     def weekday_numbers(self) -> list[int]:
@@ -230,6 +239,10 @@ class Closure(db.Model):
     start_time: Mapped[time | None] = mapped_column(Time)
     end_time: Mapped[time | None] = mapped_column(Time)
     reason: Mapped[dict] = mapped_column(TranslatedText, default=dict)
+    #: Incremented by every UPDATE and checked by it: a stale edit form cannot overwrite.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     office: Mapped[Office] = relationship(backref=backref(
         "closures", cascade="all, delete-orphan",
@@ -263,11 +276,15 @@ class Counter(db.Model):
     code: Mapped[str] = mapped_column(String(16))
     label: Mapped[dict] = mapped_column(TranslatedText, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: Incremented by every UPDATE and checked by it: a stale edit form cannot overwrite.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     office: Mapped[Office] = relationship(backref=backref(
         "counters", cascade="all, delete-orphan", order_by=lambda: Counter.code))
     services: Mapped[list[Service]] = relationship(secondary=counter_service,
-                                                   order_by=Service.code)
+                                                   order_by=Service.code, info=VERSIONED)
 
     def display_label(self, language: str | None = None) -> str:
         return pick(self.label, language, default=self.code)

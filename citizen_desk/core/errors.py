@@ -5,7 +5,9 @@
   under ``/api/``, a page listing the problems elsewhere. Form views catch it
   inside ``uow.savepoint()`` and show the form again with an error summary.
 - ``Conflict(message)`` and a unique or foreign-key constraint that a
-  concurrent request won (``IntegrityError``): 409.
+  concurrent request won (``IntegrityError``): 409; so is an UPDATE that
+  found its row changed by another transaction (``StaleDataError``, the
+  row versions of ``core/versions.py``).
 - Unknown objects: ``abort(404)``.
 - A database that cannot be reached: 503 "try again shortly".
 
@@ -19,6 +21,7 @@ from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from citizen_desk.core.validation import ValidationError
@@ -124,6 +127,15 @@ def _handle_integrity(exc: IntegrityError):
     return error_response(409)
 
 
+def _handle_stale(exc: StaleDataError):
+    # Another transaction changed (or removed) the row between our read and our write.
+    log.info("stale row answered with 409: %s", exc)
+    from citizen_desk.core.versions import STALE_MESSAGE
+    from citizen_desk.extensions import db
+    db.session.rollback()
+    return error_response(409, STALE_MESSAGE)
+
+
 def _handle_database_down(exc):
     log.error("database unreachable: %s", exc)
     from citizen_desk.extensions import db
@@ -145,6 +157,7 @@ def init_app(app):
     app.register_error_handler(ValidationError, _handle_validation)
     app.register_error_handler(Conflict, _handle_conflict)
     app.register_error_handler(IntegrityError, _handle_integrity)
+    app.register_error_handler(StaleDataError, _handle_stale)
     app.register_error_handler(OperationalError, _handle_database_down)
     app.register_error_handler(InterfaceError, _handle_database_down)
     app.register_error_handler(InternalServerError, _handle_unexpected)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from citizen_desk.core.content import TranslatedText, pick
 from citizen_desk.core.db import UTCDateTime, utcnow
 from citizen_desk.core.i18n import zone
+from citizen_desk.core.versions import VERSIONED  # noqa: F401 (registers the version listener)
 from citizen_desk.extensions import db
 
 
@@ -49,7 +50,10 @@ class Office(db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
     retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Incremented by every UPDATE and checked by it: a stale edit form cannot overwrite.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
 
+    __mapper_args__ = {"version_id_col": version}
 
     def display_name(self, language: str | None = None) -> str:
         return pick(self.name, language, default=self.code)

@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from citizen_desk.core.forms import Versioned
 from citizen_desk.staff.models import Role, TokenPurpose
 
 ROLE_LABELS = {
@@ -57,7 +58,7 @@ class StaffForm(FlaskForm):
     submit = SubmitField(_l("Create account"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Versioned, FlaskForm):
     display_name = StringField(_l("Full name"), validators=[
         DataRequired(_l("Enter the person's name.")), Length(max=200)])
     locale = SelectField(_l("Language of the staff pages"), choices=LANGUAGE_CHOICES)

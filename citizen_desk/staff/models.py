@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from citizen_desk.core.db import UTCDateTime, utcnow
 from citizen_desk.core.audit import AuditEntry
+from citizen_desk.core.versions import VERSIONED
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
 
@@ -63,11 +64,13 @@ class StaffUser(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Stored lower-case; the sign-in name.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    display_name: Mapped[str] = mapped_column(String(200))
-    locale: Mapped[str] = mapped_column(String(10), default="el", server_default="el")
+    email: Mapped[str] = mapped_column(String(254), unique=True, info=VERSIONED)
+    display_name: Mapped[str] = mapped_column(String(200), info=VERSIONED)
+    locale: Mapped[str] = mapped_column(String(10), default="el", server_default="el",
+                                        info=VERSIONED)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(),
+                                         info=VERSIONED)
     #: Set when an administrator reset the password: change it at next sign-in.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
                                                        server_default=false())
@@ -78,6 +81,11 @@ class StaffUser(db.Model):
     locked_until_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Checked by every UPDATE; bumped only by changes to the columns marked VERSIONED
+    #: (what people edit), not by sign-in bookkeeping (``core/versions.py``).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     organisation: Mapped[Organisation | None] = relationship()
     roles: Mapped[list[RoleAssignment]] = relationship(

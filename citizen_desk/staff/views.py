@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from citizen_desk.core.access import permission, public
-from citizen_desk.core.forms import attempt
+from citizen_desk.core.forms import attempt, save
 from citizen_desk.extensions import limiter
 from citizen_desk.staff import operations, sessions
 from citizen_desk.staff.forms import (ROLE_LABELS, ChangePasswordForm, LoginForm, LogoutForm,
@@ -85,10 +85,8 @@ def profile():
     """One's own name and the language of the staff pages."""
     user = current_user._get_current_object()
     form = ProfileForm(obj=user)
-    if form.validate_on_submit():
-        ok, _saved = attempt(form, lambda: operations.update_profile(
-            user, display_name=form.display_name.data, locale=form.locale.data))
-        if ok:
-            flash(_("Your details have been saved."), "success")
-            return redirect(url_for("staff.dashboard", lang=user.locale))
-    return render_template("staff/profile.html", form=form)
+    return save(form, lambda: operations.update_profile(
+                    user, display_name=form.display_name.data, locale=form.locale.data),
+                _("Your details have been saved."),
+                lambda _saved: url_for("staff.dashboard", lang=user.locale),
+                "staff/profile.html", current=user)

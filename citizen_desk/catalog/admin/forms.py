@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from citizen_desk.catalog.models import (PERSONAL_FIELD_LABELS, PERSONAL_FIELDS, Closure, Counter,
                                          OpeningRule, Service)
 from citizen_desk.catalog.validation import MAX_ITEMS, MAX_LENGTH
+from citizen_desk.core.forms import Versioned
 from citizen_desk.core.validation import CODE_PATTERN
 from citizen_desk.core.content import PRIMARY_LANGUAGE
 from citizen_desk.core.templating import language_name
@@ -103,7 +104,7 @@ def _lists(subform) -> dict:
             for language, field in subform._fields.items() if field.data}
 
 
-class OfficeForm(FlaskForm):
+class OfficeForm(Versioned, FlaskForm):
     code = StringField(_l("Code"), [DataRequired(message=_l("Enter a code.")), Regexp(
         CODE_PATTERN, message=_l("Use letters, digits, dots, dashes or underscores."))])
     name = translated("name", _l("Name"), required=True)
@@ -136,7 +137,7 @@ class OfficeForm(FlaskForm):
                     holiday_subdivision=self.holiday_subdivision.data or None)
 
 
-class OpeningRuleForm(FlaskForm):
+class OpeningRuleForm(Versioned, FlaskForm):
     weekdays = MultiCheckboxField(_l("Days"), choices=WEEKDAY_CHOICES, coerce=int,
                                   validators=[DataRequired(
                                       message=_l("Choose at least one day of the week."))])
@@ -174,7 +175,7 @@ class OpeningRuleForm(FlaskForm):
                     services=[services_by_id[i] for i in self.services.data])
 
 
-class ClosureForm(FlaskForm):
+class ClosureForm(Versioned, FlaskForm):
     start_date = DateField(_l("First day"), [InputRequired(message=_l("Enter a date."))])
     end_date = DateField(_l("Last day"), [InputRequired(message=_l("Enter a date."))])
     start_time = TimeField(_l("Closed from"), [Optional()],
@@ -205,7 +206,7 @@ class ClosureForm(FlaskForm):
                     reason=_texts(self.reason))
 
 
-class CounterForm(FlaskForm):
+class CounterForm(Versioned, FlaskForm):
     code = StringField(_l("Code"), [DataRequired(message=_l("Enter a code.")), Length(max=16)])
     label = translated("label", _l("Label on the display"), required=True)
     services = MultiCheckboxField(_l("Services served"), coerce=int, choices=[])
@@ -252,7 +253,7 @@ class ServiceForm(FlaskForm):
                     synonyms=_lists(self.synonyms))
 
 
-class ServiceEditForm(ServiceForm):
+class ServiceEditForm(Versioned, ServiceForm):
     category = SelectField(_l("Category"), choices=[], validators=[Optional()])
 
     def set_category_choices(self, categories, language: str):

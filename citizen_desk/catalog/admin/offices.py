@@ -76,7 +76,7 @@ def edit_office(office):
         form.code.data = found.code
     return save(form, lambda: ops.update_office(found, **form.values()),
                 _("The office has been saved."), to_office,
-                "catalog/admin/office_form.html", office=found)
+                "catalog/admin/office_form.html", office=found, current=found)
 
 
 @bp.get("/offices/<office>/retire")

@@ -77,7 +77,8 @@ def edit_rule(office, rule_id):
     services = _office_services(found, form)
     return save(form, lambda: ops.update_rule(rule, **form.values(services)),
                 _("The opening hours have been saved."), _back(found, "rules"),
-                "catalog/admin/rule_form.html", office=found, rule=rule)
+                "catalog/admin/rule_form.html", office=found, rule=rule,
+                current=rule, data=rule_data)
 
 
 @bp.get("/offices/<office>/rules/<int:rule_id>/remove")
@@ -128,7 +129,8 @@ def edit_closure(office, closure_id):
     form = ClosureForm(data=closure_data(closure))
     return save(form, lambda: ops.update_closure(closure, **form.values()),
                 _("The closure has been saved."), _back(found, "closures"),
-                "catalog/admin/closure_form.html", office=found, closure=closure)
+                "catalog/admin/closure_form.html", office=found, closure=closure,
+                current=closure, data=closure_data)
 
 
 @bp.get("/offices/<office>/closures/<int:closure_id>/remove")
@@ -183,7 +185,8 @@ def edit_counter(office, counter_id):
     services = _office_services(found, form)
     return save(form, lambda: ops.update_counter(counter, **form.values(services)),
                 _("The counter has been saved."), _back(found, "counters"),
-                "catalog/admin/counter_form.html", office=found, counter=counter)
+                "catalog/admin/counter_form.html", office=found, counter=counter,
+                current=counter, data=counter_data)
 
 
 @bp.get("/offices/<office>/counters/<int:counter_id>/retire")

@@ -105,7 +105,8 @@ def edit_service(code):
     values = _prepare(form)
     return save(form, lambda: ops.update_service(found, **values()),
                 _("The service has been saved."), _to_service,
-                "catalog/admin/service_form.html", service=found)
+                "catalog/admin/service_form.html", service=found,
+                current=found, data=service_data)
 
 
 @bp.get("/services/<code>/retire")
