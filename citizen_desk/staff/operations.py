@@ -11,9 +11,9 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
-from citizen_desk.core.db import utcnow
+from citizen_desk.core.db import utcnow, write_intent
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.core import audit
@@ -147,29 +147,85 @@ def authenticate(email: str, password: str) -> StaffUser | None:
     After ``LOGIN_MAX_FAILURES`` failures in a row the account is locked for
     ``LOGIN_LOCKOUT_MINUTES``; the message stays the same, so that nobody
     learns which accounts exist or are locked.
+
+    Parallel requests must not lose a failure nor slip past a lock, so the
+    counter and the lock are read and written by the database, not in
+    Python: a failure is ``failed_logins = failed_logins + 1 … RETURNING``
+    on an unlocked row, and the statement that locks it follows under the
+    same row lock (PostgreSQL holds it until the commit; on SQLite the
+    request's ``BEGIN IMMEDIATE`` serialises writers). A correct password
+    signs in only through a guarded ``UPDATE … WHERE`` the row is not locked,
+    evaluated against the latest committed row.
     """
-    user = find_user(email) if email and len(email) <= 254 else None
-    ok = verify_password(user.password_hash if user else None, password or "")
+    if not email or len(email) > 254:
+        verify_password(None, password or "")  # the same effort as for an account
+        return None
+    stored = _stored_hash(email)
+    ok = verify_password(stored, password or "")
+    user = find_user(email)  # the unit's own (write) transaction begins here
     if user is None:
         return None
+    if ok and user.password_hash != stored:  # changed while we were checking
+        ok = verify_password(user.password_hash, password or "")
     now = utcnow()
-    if user.locked_until_dt is not None and user.locked_until_dt > now:
+    if not ok:
+        _count_failure(user, now)
         return None
-    if not ok or not user.active:
-        if not ok:
-            user.failed_logins += 1
-            if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-                user.locked_until_dt = now + timedelta(
-                    minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-                user.failed_logins = 0
-                audit.record("staff.locked", user, actor_user=user)
+    if not user.active or not _admit(user, now):
         return None
-    user.failed_logins, user.locked_until_dt = 0, None
-    user.last_login_dt = now
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     audit.record("staff.login", user, actor_user=user)
     return user
+
+
+def _stored_hash(email: str) -> str | None:
+    """The account's password hash, read on a side connection that is closed at once.
+
+    argon2 takes a noticeable time by design; on SQLite the unit's write
+    transaction (``BEGIN IMMEDIATE``) holds the database, so the password is
+    checked before that transaction begins, not inside it: a burst of
+    sign-ins then does not queue every hash behind one lock.
+    """
+    with write_intent(False), db.engine.connect() as connection:
+        return connection.scalar(select(StaffUser.password_hash).where(
+            StaffUser.email == email.strip().lower()))
+
+
+def _unlocked(now):
+    return or_(StaffUser.locked_until_dt.is_(None), StaffUser.locked_until_dt <= now)
+
+
+def _count_failure(user: StaffUser, now) -> None:
+    """One more failure of ``user``, counted in the database; lock the account at the limit.
+
+    A locked account's failures are not counted (the lock is not extended).
+    """
+    failures = db.session.execute(
+        update(StaffUser).where(StaffUser.id == user.id, _unlocked(now))
+        .values(failed_logins=StaffUser.failed_logins + 1)
+        .returning(StaffUser.failed_logins)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if failures is not None and failures >= current_app.config["LOGIN_MAX_FAILURES"]:
+        # This transaction holds the row since the increment: nobody counts in between.
+        db.session.execute(
+            update(StaffUser).where(StaffUser.id == user.id)
+            .values(failed_logins=0, locked_until_dt=now + timedelta(
+                minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]))
+            .execution_options(synchronize_session=False))
+        audit.record("staff.locked", user, actor_user=user)
+    db.session.expire(user, ["failed_logins", "locked_until_dt"])
+
+
+def _admit(user: StaffUser, now) -> bool:
+    """Clear the failures and note the sign-in, unless the account is locked (in the database)."""
+    admitted = db.session.execute(
+        update(StaffUser).where(StaffUser.id == user.id, _unlocked(now))
+        .values(failed_logins=0, locked_until_dt=None, last_login_dt=now)
+        .returning(StaffUser.id)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    db.session.expire(user, ["failed_logins", "locked_until_dt", "last_login_dt"])
+    return admitted is not None
 
 
 def create_organisation(*, name: str, contact_name: str = "", contact_email: str = "",

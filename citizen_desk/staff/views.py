@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from limits.strategies import FixedWindowRateLimiter
 
+from citizen_desk.core import uow
 from citizen_desk.core.access import permission, public
 from citizen_desk.core.forms import attempt, save
 from citizen_desk.extensions import limiter
@@ -26,9 +28,34 @@ def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _give_back_login_hit():
+    """A successful sign-in does not count against its address's limit.
+
+    Every sign-in POST takes a hit of ``LOGIN_RATE_LIMIT`` when it arrives,
+    before the password is checked: the storage counts atomically (a lock in
+    ``memory://``, ``INCRBY`` in Redis), so a parallel burst cannot pass the
+    limit, as a check-now, count-later (``deduct_when``) lets it. Once the
+    sign-in has committed, its hit is given back, so the limit counts
+    failures. With several workers the counter must be shared: set
+    ``REDIS_URL`` (``memory://`` counts per process).
+    """
+    if not isinstance(limiter.limiter, FixedWindowRateLimiter):
+        return  # only a fixed window's counter can be given back
+    storage = limiter.storage
+    for request_limit in limiter.current_limits:
+        if request_limit.shared or request_limit.breached:
+            continue
+        key, expiry = request_limit.key, request_limit.limit.get_expiry()
+
+        def give_back(key=key, expiry=expiry):
+            if storage.get(key) > 0:  # not when the window has ended meanwhile
+                storage.incr(key, expiry, amount=-1)
+        uow.after_commit(give_back)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @permission(public)
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+@limiter.limit(_login_limit, methods=["POST"])
 def login():
     """Sign in with e-mail and password; one message for every kind of failure."""
     if current_user.is_authenticated:
@@ -40,6 +67,7 @@ def login():
             form.form_errors.append(_login_failed())
             return render_template("staff/login.html", form=form), 200
         sessions.start_session(user)
+        _give_back_login_hit()
         return redirect(sessions.safe_next(request.args.get("next"), url_for("staff.dashboard")))
     return render_template("staff/login.html", form=form)
 
