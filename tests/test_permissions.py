@@ -29,6 +29,7 @@ ADMIN = {"admin"}
 #: endpoint -> [(sample arguments, actors allowed)]
 MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     "home.index": [("none", PAGE_VISITORS)],
+    "home.favicon": [("none", PAGE_VISITORS)],
     "home_api.health": [("none", EVERYONE)],
     "catalog.index": [("none", PAGE_VISITORS)],
     "catalog.service": [("service", PAGE_VISITORS)],
