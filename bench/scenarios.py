@@ -14,6 +14,10 @@ from bench.catalog_data import prepare as prepare_catalog
 DISTINCT_SEARCHES = ["/api/v1/services?lang=el&q=" + quote(f"πιστοποιητικο {n}")
                      for n in range(2000)]
 
+#: The same searches typed in Greeklish (``pistopoiitiko 12``): one more index range per word.
+DISTINCT_GREEKLISH = ["/api/v1/services?lang=el&q=" + quote(f"pistopoiitiko {n}")
+                      for n in range(2000)]
+
 SCENARIOS = [
     {"name": "home page", "path": "/", "baseline": "/"},
     {"name": "health (JSON)", "path": "/api/v1/health", "baseline": "/json"},
@@ -21,6 +25,8 @@ SCENARIOS = [
      "path": "/api/v1/services?lang=en&q=" + quote("πιστοποιητικο"),
      "baseline": "/json", "prepare": prepare_catalog},
     {"name": "services search, uncached (2,000 queries)", "path": DISTINCT_SEARCHES,
+     "baseline": "/json", "prepare": prepare_catalog},
+    {"name": "services search, Greeklish, uncached", "path": DISTINCT_GREEKLISH,
      "baseline": "/json", "prepare": prepare_catalog},
     {"name": "catalog page search (HTML)",
      "path": "/services?lang=el&q=" + quote("βεβαιωση"), "baseline": "/",
