@@ -22,7 +22,7 @@ from citizen_desk.staff.forms import (PURPOSE_LABELS, ROLE_LABELS, DeviceTokenFo
 from citizen_desk.staff.models import (AccessToken, Organisation, Role, RoleAssignment,
                                        StaffUser, TokenPurpose)
 from citizen_desk.staff.permissions import (admin, any_manager, current_actor, managed_offices,
-                                           require)
+                                           may_manage_account, require)
 from citizen_desk.staff.views import bp
 
 
@@ -42,22 +42,15 @@ def _office_choices():
 
 
 def _role_choices():
-    roles = [Role.clerk, Role.manager]
+    roles = [Role.clerk]  # managers manage clerks; other roles are the administrators'
     if current_actor().is_admin:
-        roles += [Role.admin, Role.ngo]
+        roles += [Role.manager, Role.admin, Role.ngo]
     return [SelectChoice(r.value, ROLE_LABELS[r]) for r in roles]
 
 
 def can_manage(user: StaffUser) -> bool:
-    """Whether the current actor may change ``user``."""
-    actor = current_actor()
-    if actor.is_admin:
-        return True
-    if user.id == actor.user.id or not user.roles:
-        return False
-    managed = {o.id for o in _offices_managed()}
-    return all(r.role in (Role.clerk, Role.manager) and r.office_id in managed
-               for r in user.roles)
+    """Whether the current actor may change ``user`` (managers: their offices' clerks only)."""
+    return may_manage_account(current_actor(), user)
 
 
 def _get_user(user_id: int) -> StaffUser:
@@ -100,7 +93,7 @@ def new_user():
         SelectChoice(str(o.id), o.name) for o in organisations]
     def create():
         role, office_id = _role_arguments(form)
-        if role in (Role.admin, Role.ngo) and not current_actor().is_admin:
+        if role != Role.clerk and not current_actor().is_admin:
             raise ValidationError({"role": _("Only administrators can give this role.")})
         user = operations.create_user(
             email=form.email.data, display_name=form.display_name.data, role=role,

@@ -19,6 +19,7 @@ from citizen_desk.extensions import db
 from citizen_desk.core import audit
 from citizen_desk.staff.models import (AccessToken, Organisation, Role, RoleAssignment,
                                        StaffUser, TokenPurpose)
+from citizen_desk.staff.permissions import require_account_rights
 from citizen_desk.staff.passwords import (hash_password, needs_rehash, policy_errors,
                                           verify_password)
 
@@ -58,6 +59,7 @@ def create_user(*, email: str, display_name: str, role: Role, office_id: int | N
         raise ValidationError({"email": _("There is already an account with this e-mail address.")})
     role = Role(role)
     _check_role(role, office_id, organisation_id)
+    require_account_rights(None, role, office_id)
     if locale not in current_app.config["LANGUAGES"]:
         raise ValidationError({"locale": _("Choose one of the offered languages.")})
     user = StaffUser(email=email, display_name=display_name, locale=locale,
@@ -73,6 +75,7 @@ def create_user(*, email: str, display_name: str, role: Role, office_id: int | N
 
 def grant_role(user: StaffUser, role: Role, office_id: int | None = None) -> RoleAssignment:
     role = Role(role)
+    require_account_rights(user, role, office_id)
     _check_role(role, office_id, user.organisation_id)
     if user.has_role(role, office_id) and (office_id is not None or role in (Role.admin, Role.ngo)):
         raise ValidationError({"role": _("The person already has this role.")})
@@ -84,6 +87,7 @@ def grant_role(user: StaffUser, role: Role, office_id: int | None = None) -> Rol
 
 
 def revoke_role(user: StaffUser, assignment: RoleAssignment):
+    require_account_rights(user, assignment.role, assignment.office_id)
     user.roles.remove(assignment)
     db.session.flush()
     audit.record("staff.revoke_role", user, office_id=assignment.office_id,
@@ -122,23 +126,32 @@ def change_password(user: StaffUser, current: str, new: str):
 
 def reset_password(user: StaffUser) -> str:
     """An administrator's reset: a temporary password, to be changed at next sign-in."""
+    require_account_rights(user)
     temporary = "-".join(secrets.token_urlsafe(6) for _ in range(3))
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
     user.failed_logins, user.locked_until_dt = 0, None
     user.rotate_session_nonce()
-    audit.record("staff.reset_password", user)
+    _record_per_office("staff.reset_password", user)
     return temporary
 
 
 def set_active(user: StaffUser, active: bool):
+    require_account_rights(user)
     user.active = active
     if not active:
         user.rotate_session_nonce()
         for token in db.session.scalars(select(AccessToken).where(
                 AccessToken.user_id == user.id, AccessToken.revoked_dt.is_(None))):
             token.revoke()
-    audit.record("staff.enable" if active else "staff.disable", user)
+    _record_per_office("staff.enable" if active else "staff.disable", user)
+
+
+def _record_per_office(action: str, user: StaffUser, **details):
+    """One entry per office of the account's roles (one without office if none), so that
+    each office's managers see what was done to their people."""
+    for office_id in sorted(user.office_ids()) or [None]:
+        audit.record(action, user, office_id=office_id, **details)
 
 
 def authenticate(email: str, password: str) -> StaffUser | None:
@@ -270,6 +283,7 @@ def issue_device_token(*, name: str, office_id: int, purpose: TokenPurpose,
 
 def issue_user_token(user: StaffUser, *, name: str = "",
                      created_by: StaffUser | None = None) -> tuple[AccessToken, str]:
+    require_account_rights(user)
     if not user.active:
         raise ValidationError({"email": _("This account is disabled.")})
     token, secret = AccessToken.issue((name or "").strip() or user.email,

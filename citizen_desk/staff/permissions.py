@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, g, has_request_context, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
@@ -187,4 +187,46 @@ def managed_offices(actor: Actor, *, include_retired: bool = False) -> list[Offi
 def require(condition: bool):
     """Object-level check inside a view: 403 unless ``condition``."""
     if not condition:
+        abort(403)
+
+
+def may_manage_account(actor: Actor, user: StaffUser) -> bool:
+    """Whether ``actor`` may change ``user``'s account: reset, disable, enable, roles, tokens.
+
+    Administrators manage every account. An office manager manages the
+    clerks of the offices they manage, and nobody else: not themselves, not
+    a fellow manager, an administrator or an NGO worker (those are the
+    administrators' to manage), nor a clerk who also works in an office
+    they do not manage.
+    """
+    if actor.is_admin:
+        return True
+    if actor.user is None or user.id == actor.user.id or not user.roles:
+        return False
+    managed = {office.id for office in managed_offices(actor)}
+    return all(r.role == Role.clerk and r.office_id in managed for r in user.roles)
+
+
+def may_grant_role(actor: Actor, role: Role, office_id: int | None) -> bool:
+    """Whether ``actor`` may give ``role`` (in ``office_id``): managers give clerk roles only."""
+    if actor.is_admin:
+        return True
+    return (role == Role.clerk and office_id is not None
+            and office_id in {office.id for office in managed_offices(actor)})
+
+
+def require_account_rights(user: StaffUser | None, role: Role | None = None,
+                           office_id: int | None = None):
+    """In a request, 403 unless its actor may manage ``user`` (if given) and give ``role``.
+
+    The operations call it as a second line behind the views' own checks;
+    outside a request (the CLI, jobs) it checks nothing.
+    """
+    if not has_request_context() or g.get("citizen_desk_actor") is None:
+        return
+    actor = current_actor()
+    if actor.is_admin:
+        return
+    if (user is not None and not may_manage_account(actor, user)) or (
+            role is not None and not may_grant_role(actor, role, office_id)):
         abort(403)
