@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from citizen_desk.core.content import PRIMARY_LANGUAGE
 from citizen_desk.core.validation import CODE_PATTERN, LANGUAGE_PATTERN, ValidationError
 
-PREFIX_PATTERN = re.compile(r"^[A-Z]{1,2}$")
+PREFIX_PATTERN = re.compile(r"^[A-Z]{1,2}\Z")  # \Z: "$" accepts a final newline
 
 #: Longest texts accepted, per field (a description is a few pages, not a book).
 MAX_LENGTH = {"name": 200, "label": 100, "summary": 1000, "description": 20000,

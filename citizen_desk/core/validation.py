@@ -13,10 +13,11 @@ import re
 
 from wtforms import FormField
 
+# ``\Z``, not ``$``: ``$`` also matches before a final newline, and "code\n" would pass.
 #: A code of an office, a service or a counter: used in URLs, files and scopes.
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}\Z")
 #: A language tag: ``el``, ``en``, ``pt-BR`` (the API lower-cases what it is given first).
-LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?\Z")
 
 
 class ValidationError(ValueError):

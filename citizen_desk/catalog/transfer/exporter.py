@@ -124,8 +124,16 @@ def export_catalog() -> dict:
     }
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a value met twice in full: the importer refuses anchors and aliases."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
 def dump(document: dict, yaml_format: bool = False) -> str:
     """The document as JSON (default) or YAML text."""
     if yaml_format:
-        return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+        return yaml.dump(document, Dumper=_NoAliasDumper, allow_unicode=True, sort_keys=False,
+                         width=100)
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"

@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-import yaml
 from sqlalchemy import select
 from flask_babel import lazy_gettext as _l
-from jsonschema import Draft202012Validator
 
 from citizen_desk.catalog import operations as ops
 from citizen_desk.catalog import service_operations as service_ops
 from citizen_desk.catalog.transfer.exporter import export_office, export_service
 from citizen_desk.catalog.transfer.rules import sync_closures, sync_counters, sync_rules
-from citizen_desk.catalog.transfer.support import fail, path_of, schema_errors
+from citizen_desk.catalog.transfer.reading import plain, read_json, read_yaml
+from citizen_desk.catalog.transfer.support import CatalogValidator, fail, path_of, schema_errors
 from citizen_desk.catalog.models import Category, Service
 from citizen_desk.offices.models import Office
 from citizen_desk.core.validation import ValidationError
@@ -63,21 +62,9 @@ def parse(text: str, yaml_format: bool = False):
     """The document in ``text`` (JSON, or YAML), or ``ValidationError``."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         fail("", _l("The file is larger than %(max)d MB.", max=MAX_FILE_BYTES // 2 ** 20))
-    if yaml_format:
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            fail("", _l("This is not valid YAML (line %(line)d, column %(column)d).",
-                        line=(mark.line + 1) if mark else 0,
-                        column=(mark.column + 1) if mark else 0))
-        # YAML reads unquoted dates as dates: give the schema the text it expects.
-        return json.loads(json.dumps(document, default=str))
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail("", _l("This is not valid JSON: %(problem)s (line %(line)d, column %(column)d).",
-                    problem=exc.msg, line=exc.lineno, column=exc.colno))
+    # Both refuse what could hurt before building it (anchors, deep nesting,
+    # huge numbers, duplicate keys, NUL): see reading.py.
+    return read_yaml(text) if yaml_format else read_json(text)
 
 
 def load_file(path: str) -> dict:
@@ -116,7 +103,8 @@ def _check_duplicates(document: dict):
 
 def import_catalog(document) -> ImportSummary:
     """Apply ``document`` to the session (flush only); ``ValidationError`` if anything is wrong."""
-    problems = schema_errors(schema(), document, Draft202012Validator)
+    document = plain(document)  # a document not read by parse() is checked all the same
+    problems = schema_errors(schema(), document, CatalogValidator)
     if problems:
         raise ValidationError.from_pairs(problems)
     _check_duplicates(document)

@@ -5,10 +5,14 @@ A place is written the way a person reads the file:
 """
 from __future__ import annotations
 
+import re
 from datetime import date, time
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
-from jsonschema.exceptions import best_match
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError, best_match
+from jsonschema.validators import extend
 
 from citizen_desk.core.validation import ValidationError
 
@@ -99,6 +103,25 @@ def schema_errors(schema: dict, document, validator_class) -> list:
         if len(problems) >= MAX_PROBLEMS:
             break
     return problems
+
+
+@lru_cache(maxsize=64)
+def _full_pattern(pattern: str) -> re.Pattern:
+    # A schema pattern is ECMA-262, where a final ``$`` ends the text; in
+    # Python it also matches before a final newline ("code\n" would pass).
+    # The catalog's schema uses ``$`` only at the end of a pattern.
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not _full_pattern(pattern).search(instance):
+        yield SchemaError(f"{instance!r} does not match {pattern!r}")
+
+
+#: Draft 2020-12, with ``pattern``'s ``$`` meaning the end of the text, as in ECMA-262.
+CatalogValidator = extend(Draft202012Validator, {"pattern": _pattern})
 
 
 def parse_date(value: str | None, where: str) -> date | None:
