@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 
 from citizen_desk.catalog import queries
@@ -21,6 +21,7 @@ from citizen_desk.catalog.transfer.exporter import export_rule
 from citizen_desk.core.validation import CODE_PATTERN
 from citizen_desk.core.access import permission, public
 from citizen_desk.core.errors import error_response
+from citizen_desk.core.i18n import current_language
 from citizen_desk.core.schemas import LanguageQuery, dump, use_kwargs
 
 api = Blueprint("catalog_api", __name__)
@@ -28,16 +29,29 @@ api = Blueprint("catalog_api", __name__)
 
 @api.get("/services")
 @permission(public)
+def services():
+    """``?q=`` (search), ``lang=``, ``office=`` (code), ``limit=`` → matching services.
+
+    Popular searches are served from the cache until the catalog changes:
+    the answer's bytes, per query string and request language (the default
+    of ``lang``), so that a repeated request neither parses its parameters
+    nor writes JSON again. Only answers are cached: a bad parameter is
+    parsed, and refused, every time.
+    """
+    key = ("services.body", request.query_string, current_language())
+    body = search_cache().get_or_compute(key, _services_body)
+    return current_app.response_class(body, mimetype="application/json")
+
+
 @use_kwargs(ServiceQuery, location="query")
-def services(lang, q, office, limit):
-    """``?q=`` (search), ``lang=``, ``office=`` (code), ``limit=`` → matching services."""
+def _services_body(lang, q, office, limit) -> bytes:
     def compute():
         found = queries.find_services(q, lang, office=office, limit=limit)
         return dump(ServiceSchema(many=True), found, language=lang)
-    # Popular searches are served from the cache until the catalog changes.
+    # The same search written differently (case, accents, spaces) shares its results.
     key = ("services", lang, " ".join(words(q)), office.code if office else None, limit)
     found = search_cache().get_or_compute(key, compute)
-    return jsonify(language=lang, count=len(found), services=found)
+    return jsonify(language=lang, count=len(found), services=found).get_data()
 
 
 @api.get("/offices")

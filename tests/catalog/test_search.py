@@ -180,3 +180,33 @@ def test_search_uses_the_word_index(app_ctx, dialect):
             "SELECT collation_name FROM information_schema.columns "
             "WHERE table_name = 'service_search_word' AND column_name = 'word'")).scalar()
         assert collation == "C"
+
+
+def test_a_repeated_api_search_is_served_from_the_cached_answer(app, client, monkeypatch):
+    """The popular search costs neither parsing nor JSON writing again; a change shows at once."""
+    from citizen_desk.catalog.schemas import ServiceQuery
+    from citizen_desk.extensions import db
+    with app.app_context():
+        create_service(code="family", name={"el": "Πιστοποιητικό οικογενειακής κατάστασης"})
+        db.session.commit()
+    loads = []
+    original = ServiceQuery.load
+    monkeypatch.setattr(ServiceQuery, "load",
+                        lambda self, *a, **kw: loads.append(1) or original(self, *a, **kw))
+    path = "/api/v1/services?lang=el&q=πιστοποιητικο"
+    first = client.get(path)
+    assert [s["code"] for s in first.get_json()["services"]] == ["family"]
+    for _ in range(3):
+        again = client.get(path)
+        assert again.data == first.data and again.mimetype == "application/json"
+    assert len(loads) == 1
+    # Another request language is another answer (``lang`` defaults to it).
+    assert app.test_client().get("/api/v1/services?q=πιστοποιητικο", headers={
+        "Accept-Language": "en"}).get_json()["language"] == "en"
+    # A bad parameter is refused every time, never cached.
+    assert client.get(path + "&limit=x").status_code == 422
+    assert client.get(path + "&limit=x").status_code == 422
+    with app.app_context():
+        create_service(code="birth", name={"el": "Πιστοποιητικό γέννησης"})
+        db.session.commit()
+    assert [s["code"] for s in client.get(path).get_json()["services"]] == ["birth", "family"]
