@@ -74,6 +74,13 @@ class DefaultConfig:
     PROXY_COUNT = 0
     #: Redirect plain HTTP to HTTPS in the app (usually the proxy does it).
     FORCE_HTTPS = False
+    #: Largest request body in bytes: a larger one gets 413 before it is read
+    #: (with or without a Content-Length). A view that takes an upload declares
+    #: its own limit with ``@body_limit(20 * 2**20)`` (``core/errors.py``).
+    MAX_CONTENT_LENGTH = 2**20
+    #: Largest text field of a multipart form kept in memory, and most parts in one form.
+    MAX_FORM_MEMORY_SIZE = 2**20
+    MAX_FORM_PARTS = 1000
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True

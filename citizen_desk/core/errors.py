@@ -10,19 +10,23 @@
   row versions of ``core/versions.py``).
 - Unknown objects: ``abort(404)``.
 - A database that cannot be reached: 503 "try again shortly".
+- A request body larger than ``MAX_CONTENT_LENGTH`` (or the view's own
+  ``@body_limit``): 413, before anything reads it.
 
 Every error a user can meet gets a page in their language, never a traceback.
 """
 from __future__ import annotations
 
+import io
 import logging
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.wsgi import get_content_length
 
 from citizen_desk.core.validation import ValidationError
 
@@ -152,7 +156,61 @@ def _handle_unexpected(exc: Exception):
     return error_response(500)
 
 
+def body_limit(max_bytes: int):
+    """Let one view take a body of up to ``max_bytes`` (an upload) instead of MAX_CONTENT_LENGTH.
+
+    ``@bp.post(…)`` then ``@permission(…)`` then ``@body_limit(20 * 2**20)``: the
+    limit must be known before anything (the CSRF check) reads the form, so
+    setting ``request.max_content_length`` inside the view would be too late.
+    """
+    def decorate(view):
+        view.max_content_length = max_bytes
+        return view
+    return decorate
+
+
+def _refuse_large_bodies():
+    """``before_request``, first of all: 413 for a declared body over the view's limit.
+
+    Nothing has read the body yet (a view that ignores its body would not
+    look at it at all). A body sent without Content-Length (chunked) is read
+    here up to the limit: Werkzeug would silently cut it at the limit and
+    parse the rest as if it were all.
+    """
+    limit = getattr(current_app.view_functions.get(request.endpoint), "max_content_length", None)
+    if limit is not None:
+        request.max_content_length = limit
+    limit = request.max_content_length
+    if limit is None:
+        return
+    environ = request.environ
+    length = get_content_length(environ)  # None when chunked
+    if length is None and environ.get("wsgi.input_terminated"):
+        length = _buffer_unsized_body(environ, limit)
+    if (length or 0) > limit:
+        raise RequestEntityTooLarge()
+
+
+def _buffer_unsized_body(environ, limit: int):
+    """Read a chunked body whole (in memory, at most ``limit`` bytes), or refuse it."""
+    body, size = io.BytesIO(), 0
+    while size <= limit:
+        chunk = environ["wsgi.input"].read(min(2**16, limit + 1 - size))
+        if not chunk:
+            break
+        body.write(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    body.seek(0)
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = body, str(size)
+    environ.pop("HTTP_TRANSFER_ENCODING", None)  # no longer chunked
+    return size
+
+
 def init_app(app):
+    # Before the CSRF check and the rate limiter, which read the form.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_large_bodies)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(ValidationError, _handle_validation)
     app.register_error_handler(Conflict, _handle_conflict)
