@@ -2,10 +2,16 @@
 
 Flask-Talisman sets the Content-Security-Policy (this origin only, no inline
 script, ``object-src``, ``base-uri`` and ``frame-ancestors`` closed),
-``X-Content-Type-Options``, ``Referrer-Policy``, ``X-Frame-Options`` and,
-for requests that arrived over HTTPS, ``Strict-Transport-Security``. Its own
+``X-Content-Type-Options``, ``Referrer-Policy`` and ``X-Frame-Options``. Its own
 defaults lack ``base-uri`` and ``frame-ancestors``, hence the explicit policy.
+
+``Strict-Transport-Security`` (and the ``FORCE_HTTPS`` redirect) follow
+``request.is_secure``: HTTPS as seen through the ``PROXY_COUNT`` trusted
+proxies (``ProxyFix``). Talisman's own versions also believe any client's
+``X-Forwarded-Proto: https``, so that a plain-HTTP request could claim to
+be secure when no proxy is trusted; they are switched off here.
 """
+from flask import redirect, request
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -25,6 +31,21 @@ CONTENT_SECURITY_POLICY = {
 
 talisman = Talisman()
 
+#: One year, subdomains included (Talisman's value).
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _redirect_to_https():
+    if not request.is_secure and request.url.startswith("http://"):
+        return redirect(request.url.replace("http://", "https://", 1), code=302)
+    return None
+
+
+def _hsts(response):
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = HSTS
+    return response
+
 
 def init_app(app):
     proxies = int(app.config.get("PROXY_COUNT", 0) or 0)
@@ -33,9 +54,8 @@ def init_app(app):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     talisman.init_app(
         app,
-        force_https=bool(app.config.get("FORCE_HTTPS")),
-        strict_transport_security=True,
-        strict_transport_security_max_age=31536000,
+        force_https=False,  # below, by request.is_secure
+        strict_transport_security=False,  # below, by request.is_secure
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
         session_cookie_http_only=True,
         session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
@@ -43,3 +63,6 @@ def init_app(app):
         referrer_policy="strict-origin-when-cross-origin",
         frame_options="DENY",
     )
+    if app.config.get("FORCE_HTTPS") and not app.debug:
+        app.before_request(_redirect_to_https)
+    app.after_request(_hsts)

@@ -62,6 +62,25 @@ def check_session():
     return None
 
 
+def no_store(response):
+    """``after_request``: keep staff pages and every answer to a staff member out of caches.
+
+    They hold what must not outlive the visit in a browser's or a proxy's
+    cache: a temporary password or a new token shown once, people's data.
+    So every page under ``/staff``, and any answer to a signed-in person or
+    to a bearer token, is ``Cache-Control: no-store`` (``Pragma: no-cache``
+    for HTTP/1.0 caches). Static files and the public pages seen by a
+    visitor keep their own caching.
+    """
+    if request.endpoint == "static" and not request.path.startswith("/staff"):
+        return response
+    if (request.path.startswith("/staff") or "Authorization" in request.headers
+            or getattr(current_user, "is_authenticated", False)):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
 def start_session(user: StaffUser):
     """Rotate the session and sign ``user`` in."""
     from flask_login import login_user
@@ -108,6 +127,7 @@ def init_app(app):
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # the nonce revokes; "strong" breaks behind NAT
     app.before_request(check_session)
+    app.after_request(no_store)
 
     def user_locale():
         user = current_user._get_current_object()

@@ -23,6 +23,34 @@ def test_hsts_over_https(client):
     assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
 
 
+def test_no_hsts_for_a_forwarded_proto_that_no_trusted_proxy_sent(client):
+    """PROXY_COUNT=0: a client's own ``X-Forwarded-Proto: https`` does not make HTTP secure."""
+    response = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.mark.parametrize("forwarded, hsts", [("https", True), ("http", False), (None, False),
+                                             ("https, http", False)])
+def test_hsts_behind_a_trusted_proxy(make_app, forwarded, hsts):
+    """PROXY_COUNT=1: the proxy's (last) ``X-Forwarded-Proto`` says whether it was HTTPS."""
+    client = make_app(PROXY_COUNT=1).test_client()
+    headers = {"X-Forwarded-For": "203.0.113.9"}
+    if forwarded:
+        headers["X-Forwarded-Proto"] = forwarded
+    response = client.get("/", headers=headers)
+    assert ("Strict-Transport-Security" in response.headers) is hsts
+
+
+def test_force_https_is_not_fooled_by_a_forwarded_proto(make_app):
+    client = make_app(FORCE_HTTPS=True).test_client()
+    response = client.get("/services", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("https://localhost/services")
+    assert client.get("/", base_url="https://localhost").status_code == 200
+    behind_proxy = make_app(FORCE_HTTPS=True, PROXY_COUNT=1).test_client()
+    assert behind_proxy.get("/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
+
+
 def test_production_cookies_are_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("CITIZEN_DESK_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
