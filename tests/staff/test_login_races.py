@@ -152,3 +152,18 @@ def test_per_address_limit_holds_across_workers_with_redis(app, database_url, cl
                                                             redis_url):
     """Several workers share the counter through Redis (``REDIS_URL``)."""
     burst_past_the_limit(app, database_url, clerk_id, workers=2, REDIS_URL=redis_url)
+
+
+def test_successful_sign_ins_give_their_hit_back(make_app, clerk_id):
+    """The per-address limit counts failures: a whole office signing in from one address
+    every morning does not use it up."""
+    app = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=True,
+                   LOGIN_RATE_LIMIT="3 per minute")
+    for _ in range(5):  # each in a fresh browser: a signed-in one is just redirected
+        answer = app.test_client().post("/staff/login", data={"email": EMAIL,
+                                                              "password": PASSWORD})
+        assert answer.status_code == 302
+    client = app.test_client()
+    statuses = [client.post("/staff/login", data={"email": EMAIL, "password": "wrong-one-1234"})
+                .status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
