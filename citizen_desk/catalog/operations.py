@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from citizen_desk.catalog import validation as v
 from citizen_desk.catalog.models import POOLS, Closure, Counter, OpeningRule, Service
-from citizen_desk.catalog.service_operations import update_service
+from citizen_desk.catalog.service_operations import may_edit_service, update_service
 from citizen_desk.core import audit
 from citizen_desk.core.i18n import current_language, format_local
 from citizen_desk.core.templating import weekday_name
@@ -163,17 +163,29 @@ def retire_office(office: Office, retired: bool = True):
                  office_id=office.id, code=office.code)
 
 
-def set_office_services(office: Office, services: list[Service], allowed: list[Service]):
+def set_office_services(office: Office, services: list[Service], allowed: list[Service], *,
+                        actor):
     """Offer exactly ``services`` (among ``allowed``, the ones shown) at ``office``.
 
-    A service cannot be taken away while a counter or an opening rule of the
-    office names it: the rule would silently start to apply to every service.
+    ``actor`` may add a service only if they may edit it (``may_edit_service``):
+    a manager adds only services offered nowhere but at offices they manage,
+    so they can never take over another office's service (its managers would
+    lose it); administrators share services between offices. A manager may
+    stop offering a service at their office, unless no other office offers
+    it: left offered nowhere, no manager could edit it or offer it again
+    (retire it instead). A service cannot be taken away while a counter or an
+    opening rule of the office names it: the rule would silently start to
+    apply to every service.
     """
     wanted = set(services)
     added, removed = [], []
     for service in allowed:
         offered = office in service.offices
         if service in wanted and not offered:
+            if not may_edit_service(actor, service):
+                raise ValidationError.at("services", _l(
+                    "%(service)s is offered at offices you do not manage: an administrator "
+                    "can offer it here too.", service=service.code))
             try:
                 update_service(service, offices=[*service.offices, office])
             except ValidationError as exc:
@@ -183,6 +195,10 @@ def set_office_services(office: Office, services: list[Service], allowed: list[S
                                                   problem=exc.message)) from None
             added.append(service.code)
         elif service not in wanted and offered:
+            if not actor.is_admin and set(service.offices) == {office}:
+                raise ValidationError.at("services", _l(
+                    "%(service)s is offered only here: retire the service instead, or ask an "
+                    "administrator.", service=service.code))
             _check_unused(office, service)
             update_service(service, offices=[o for o in service.offices if o is not office])
             removed.append(service.code)

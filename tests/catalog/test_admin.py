@@ -245,7 +245,8 @@ def test_office_services_are_chosen_and_kept_consistent(app, setup):
                                offices=[db.session.get(Office, setup.b)])
         other_id, clash_id = other.id, clash.id
         db.session.commit()
-    client = as_user(app, setup.manager)
+    # An administrator: only they share another office's service (see the tests below).
+    client = as_user(app, setup.admin)
     page = client.get("/staff/catalog/offices/ATH1/services").get_data(as_text=True)
     assert "birth" in page
     # Taking away a service a counter serves is refused.
@@ -279,3 +280,87 @@ def test_post_without_csrf_token_is_refused(app, setup):
     with app.app_context():
         assert not db.session.get(Office, setup.b).retired
     assert audit_actions(app) == []
+
+
+# -- who may offer which service where (issue 8) -------------------------------------------------
+
+@pytest.fixture
+def theirs(app, setup):
+    """A service offered only at THE1, and THE1's manager."""
+    with app.app_context():
+        the1 = db.session.get(Office, setup.b)
+        service = create_service(code="birth", ticket_prefix="B", offices=[the1])
+        ids = SimpleNamespace(service=service.id,
+                              manager=create_user("the1@example.gr", Role.manager, the1).id)
+        db.session.commit()
+        return ids
+
+
+def offices_of(app, service_id) -> set:
+    from citizen_desk.catalog.models import Service
+    with app.app_context():
+        return {o.code for o in db.session.get(Service, service_id).offices}
+
+
+def test_a_manager_cannot_offer_another_offices_service_at_their_office(app, setup, theirs):
+    client = as_user(app, setup.manager)
+    page = client.get("/staff/catalog/offices/ATH1/services").get_data(as_text=True)
+    assert "birth" not in page  # not even offered as a choice
+    response = client.post("/staff/catalog/offices/ATH1/services?lang=en",
+                           data={"services": [str(setup.service), str(theirs.service)]})
+    assert response.status_code == 200
+    assert "govgr-error-summary" in response.get_data(as_text=True)
+    assert offices_of(app, theirs.service) == {"THE1"}
+    # THE1's manager still edits their service.
+    assert as_user(app, theirs.manager).get(
+        "/staff/catalog/services/birth/edit").status_code == 200
+
+
+def test_the_operation_itself_refuses_a_service_the_manager_may_not_edit(app_ctx, setup, theirs):
+    from flask_babel import force_locale
+    from citizen_desk.catalog.models import Service
+    from citizen_desk.core.validation import ValidationError
+    from citizen_desk.staff.models import StaffUser
+    from citizen_desk.staff.permissions import Actor
+    ath1, service = db.session.get(Office, setup.a), db.session.get(Service, theirs.service)
+    manager = Actor(user=db.session.get(StaffUser, setup.manager))
+    with force_locale("en"), pytest.raises(ValidationError) as excinfo:
+        ops.set_office_services(ath1, [service], [service], actor=manager)
+    assert excinfo.value.errors == {"services": "birth is offered at offices you do not manage: "
+                                                "an administrator can offer it here too."}
+    db.session.rollback()
+    assert offices_of(app_ctx, theirs.service) == {"THE1"}
+    admin = Actor(user=db.session.get(StaffUser, setup.admin))
+    ops.set_office_services(ath1, [service], [service], actor=admin)  # administrators share
+    assert {o.code for o in service.offices} == {"ATH1", "THE1"}
+
+
+def test_a_manager_withdraws_their_office_from_a_shared_service(app, setup, theirs):
+    with app.app_context():
+        from citizen_desk.catalog.models import Service
+        shared = db.session.get(Service, theirs.service)
+        shared.offices.append(db.session.get(Office, setup.a))
+        db.session.commit()
+    the1 = as_user(app, theirs.manager)
+    assert the1.get("/staff/catalog/services/birth/edit").status_code == 403  # shared
+    response = as_user(app, setup.manager).post("/staff/catalog/offices/ATH1/services",
+                                                data={"services": [str(setup.service)]})
+    assert response.status_code == 302
+    assert offices_of(app, theirs.service) == {"THE1"}
+    assert the1.get("/staff/catalog/services/birth/edit").status_code == 200  # theirs alone
+
+
+def test_a_manager_cannot_leave_a_service_offered_nowhere(app, setup):
+    with app.app_context():
+        mine = create_service(code="mine", ticket_prefix="M",
+                              offices=[db.session.get(Office, setup.a)]).id
+        db.session.commit()
+    response = as_user(app, setup.manager).post(
+        "/staff/catalog/offices/ATH1/services?lang=en", data={"services": [str(setup.service)]})
+    assert response.status_code == 200
+    assert ("mine is offered only here: retire the service instead, or ask an administrator."
+            in response.get_data(as_text=True))
+    assert offices_of(app, mine) == {"ATH1"}
+    response = as_user(app, setup.admin).post("/staff/catalog/offices/ATH1/services",
+                                              data={"services": [str(setup.service)]})
+    assert response.status_code == 302 and offices_of(app, mine) == set()

@@ -7,12 +7,14 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from citizen_desk.catalog import operations as ops
 from citizen_desk.catalog import queries
 from citizen_desk.catalog.admin.blueprint import bp, get_office
 from citizen_desk.catalog.admin.forms import OfficeForm, OfficeServicesForm, service_choices
 from citizen_desk.catalog.models import Service
+from citizen_desk.catalog.service_operations import may_edit_service
 from citizen_desk.core.access import permission
 from citizen_desk.core.forms import ActionForm, action, save
 from citizen_desk.core.i18n import current_language
@@ -117,16 +119,22 @@ def reinstate_office(office):
 @bp.route("/offices/<office>/services", methods=["GET", "POST"])
 @permission(manager_of("office"))
 def office_services(office):
-    """Choose which of the catalog's live services this office offers."""
-    found = get_office(office)
+    """Choose which of the catalog's live services this office offers.
+
+    Managers are shown the services offered here and those they may edit; the
+    operation checks again (see ``set_office_services``).
+    """
+    found, actor = get_office(office), current_actor()
     services = db.session.scalars(select(Service).where(Service.retired.is_(False))
+                                  .options(selectinload(Service.offices))
                                   .order_by(Service.code)).all()
+    services = [s for s in services if found in s.offices or may_edit_service(actor, s)]
     form = OfficeServicesForm(data={"services": [s.id for s in services
                                                  if found in s.offices]})
     form.services.choices = service_choices(services, current_language())
     by_id = {s.id: s for s in services}
     return save(form, lambda: ops.set_office_services(
-                    found, [by_id[i] for i in form.services.data], services),
+                    found, [by_id[i] for i in form.services.data], services, actor=actor),
                 _("The services of the office have been saved."),
                 url_for("catalog_admin.office", office=office),
                 "catalog/admin/office_services.html", office=found)
