@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, render_template, request
-from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from citizen_desk.catalog import queries
 from citizen_desk.catalog.hours import UPCOMING_DAYS, closed_days, weekly_hours
@@ -37,7 +37,8 @@ def index():
     language = current_language()
     page = requested_page()
     if len(query) > MAX_QUERY_LENGTH:
-        error = _("Enter at most %(max)d characters.", max=MAX_QUERY_LENGTH)
+        error = ngettext("Enter at most %(num)d character.", "Enter at most %(num)d characters.",
+                         MAX_QUERY_LENGTH)
         return render_template("catalog/index.html", query=query[:MAX_QUERY_LENGTH],
                                error=error, groups=[], results=None), 422
     if query:
