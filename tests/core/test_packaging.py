@@ -16,6 +16,9 @@ checkout stays out and the wheel's copy of citizen_desk is the one imported.
 Marked ``packaging`` (``pytest -m 'not packaging'`` leaves it out locally);
 ``make test`` runs it. It runs once, in the SQLite pass: nothing in it
 depends on the test database's engine.
+
+Also here: a clone is complete — the README and ``docs/`` link only to files
+inside the repository.
 """
 from __future__ import annotations
 
@@ -36,11 +39,10 @@ import pytest
 
 from tests.concurrency import Server, _stop, _wait_until_healthy
 
-pytestmark = [
-    pytest.mark.packaging,
-    pytest.mark.skipif(bool(os.environ.get("CITIZEN_DESK_TEST_DATABASE_URL")),
-                       reason="engine-independent: runs in the SQLite pass"),
-]
+#: The tests that build and install (the docs' link check below is instant).
+building = pytest.mark.packaging
+once = pytest.mark.skipif(bool(os.environ.get("CITIZEN_DESK_TEST_DATABASE_URL")),
+                          reason="engine-independent: runs in the SQLite pass")
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Not part of a build: environments, caches, local data, earlier build output.
@@ -90,12 +92,16 @@ def built(tmp_path_factory):
     return wheels[0], log
 
 
+@building
+@once
 def test_the_build_is_clean(built):
     _, log = built
     warnings = [line for line in log.splitlines() if re.search(r"warn", line, re.IGNORECASE)]
     assert warnings == [], "\n".join(warnings)
 
 
+@building
+@once
 def test_the_wheel_carries_templates_catalogs_migrations_and_stylesheet(built):
     wheel, _ = built
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -111,6 +117,8 @@ def test_the_wheel_carries_templates_catalogs_migrations_and_stylesheet(built):
     assert not [name for name in names if name.startswith("tests/")]
 
 
+@building
+@once
 def test_an_installed_wheel_migrates_and_serves_a_greek_page_with_its_stylesheet(
         built, tmp_path):
     wheel, _ = built
@@ -188,3 +196,25 @@ class serve:
         _stop(self.process)
         self.log.close()
 
+
+
+#: A Markdown link's target: ``[text](target)``.
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_the_docs_link_only_to_files_in_the_repository():
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for document in documents:
+        text = document.read_text(encoding="utf-8")
+        if "../shared/" in text:
+            broken.append(f"{document.name}: names ../shared/, which a clone lacks")
+        for target in LINK.findall(text):
+            if re.match(r"[a-z]+:|#", target):
+                continue  # a web address or an anchor on the same page
+            path = (document.parent / target.split("#")[0]).resolve()
+            if not path.is_relative_to(ROOT) or not path.exists():
+                broken.append(f"{document.name}: {target}")
+    assert broken == []
+    for name in ("design.md", "style.md"):
+        assert f"]({name})" in (ROOT / "docs" / "README.md").read_text(encoding="utf-8")
