@@ -33,6 +33,7 @@ from flask import current_app, has_app_context, has_request_context, session as 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from citizen_desk.extensions import db
 
@@ -47,7 +48,14 @@ _READY = "citizen_desk.after_commit.ready"
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Whether ``exc`` means "the same transaction may succeed if run again"."""
+    """Whether ``exc`` means "the same transaction may succeed if run again".
+
+    A row version that changed under our UPDATE (``StaleDataError``) is a lost
+    race too: run again, the unit re-reads the row (and a form then shows
+    the conflict with the current values).
+    """
+    if isinstance(exc, StaleDataError):
+        return True
     if not isinstance(exc, DBAPIError) or exc.orig is None:
         return False
     original = exc.orig
@@ -123,7 +131,9 @@ def savepoint():
     try:
         yield
     except BaseException:
-        if nested.is_active:
+        # A flush that failed inside the block leaves the savepoint inactive but still
+        # open: it must be rolled back too, or the session refuses every later query.
+        if nested.is_active or session.get_nested_transaction() is nested:
             nested.rollback()
         del session.info.setdefault(_PENDING, [])[mark:]
         raise
@@ -166,7 +176,7 @@ def run(work: Callable[[], T], *, dry_run: bool = False) -> T:
             db.session().info.pop(_PENDING, None)
             if attempt < attempts and is_retryable(exc):
                 log.info("unit of work lost a race (%s); attempt %d of %d",
-                         type(exc.orig).__name__, attempt + 1, attempts)
+                         type(getattr(exc, "orig", exc)).__name__, attempt + 1, attempts)
                 _restore_flashes(flashes)
                 _pause(attempt)
                 continue

@@ -39,7 +39,7 @@ def _give_back_login_hit():
     failures. With several workers the counter must be shared: set
     ``REDIS_URL`` (``memory://`` counts per process).
     """
-    if not isinstance(limiter.limiter, FixedWindowRateLimiter):
+    if not limiter.enabled or not isinstance(limiter.limiter, FixedWindowRateLimiter):
         return  # only a fixed window's counter can be given back
     storage = limiter.storage
     for request_limit in limiter.current_limits:
