@@ -39,10 +39,13 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.load(app, config)
     _init_extensions(app)
 
-    from citizen_desk.core import (access, cli, errors, events, i18n, menus, outbox, security,
-                                   templating)
+    from citizen_desk.core import (access, cli, errors, events, i18n, input_guard, menus, outbox,
+                                   paging, security, templating)
     errors.init_app(app)
+    # Before any route is added (bounded <int:…>) and any hook that reads input.
+    input_guard.init_app(app)
     i18n.init_app(app)
+    paging.init_app(app)
     templating.init_app(app)
     menus.init_app(app)
     cli.init_app(app)

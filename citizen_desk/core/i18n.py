@@ -14,6 +14,8 @@ from babel.dates import format_date, format_datetime, format_time
 from flask import current_app, has_request_context, request, session, url_for
 from flask_babel import get_locale
 
+from citizen_desk.core.paging import link_args
+
 #: Each language's own name, shown in the switcher in that language.
 NATIVE_NAMES = {"el": "Ελληνικά", "en": "English"}
 
@@ -70,15 +72,20 @@ def text_direction(language: str | None = None) -> str:
 
 
 def switcher_links() -> list[dict]:
-    """Links to the current page in each language, for the switcher."""
+    """Links to the current page in each language, for the switcher.
+
+    The page's query parameters are kept, except those that ``url_for``
+    would read as its own keywords or as the route's arguments
+    (``/offices/ATH1?code=x``, ``?_external=1``): see ``paging.link_args``.
+    """
     current = current_language()
-    args = request.args.to_dict(flat=True) if request else {}
     links = []
-    endpoint = request.endpoint if request and request.url_rule else None
+    routed = has_request_context() and request.url_rule is not None
+    view_args = (request.view_args or {}) if routed else {}
     for code in available_languages():
-        args["lang"] = code
-        if endpoint:
-            href = url_for(endpoint, **(request.view_args or {}), **args)
+        if routed:
+            href = url_for(request.endpoint, **view_args,
+                           **link_args(request.args, exclude=view_args, lang=code))
         else:
             href = url_for("home.index", lang=code)
         links.append({"code": code, "name": NATIVE_NAMES.get(code, code),

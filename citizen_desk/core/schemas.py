@@ -43,7 +43,9 @@ A body is read as JSON whatever its ``Content-Type`` (a form-encoded one is
 left alone). A body that is not JSON, is nested deeper than
 ``MAX_JSON_DEPTH`` or is not an object, a missing or ``null`` required
 field, a value of the wrong type and a field the schema does not know all
-answer 422; a body larger than ``MAX_JSON_BYTES`` answers 413. Use
+answer 422; so does a text holding NUL or a lone surrogate, which no column
+could store (``core/input_guard.py`` refuses them in queries and forms); a
+body larger than ``MAX_JSON_BYTES`` answers 413. Use
 ``Integer(strict=True)`` in bodies so that ``2.5`` is not read as ``2``.
 
 Messages: marshmallow's own (required, wrong type, unknown field …) are
@@ -57,7 +59,8 @@ import json
 from typing import TypedDict
 
 import marshmallow as ma
-from flask import abort
+from flask import abort, current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from marshmallow.exceptions import SCHEMA
@@ -67,6 +70,7 @@ from werkzeug.datastructures import MultiDict
 
 from citizen_desk.core.content import pick
 from citizen_desk.core.i18n import current_language
+from citizen_desk.core.input_guard import unstorable
 from citizen_desk.core.validation import CODE_PATTERN, LANGUAGE_PATTERN, ValidationError
 
 
@@ -164,6 +168,22 @@ def _too_deep(value) -> bool:
     return False
 
 
+def _holds_unstorable(value) -> bool:
+    """Whether a decoded JSON value holds a text (or a key) that no column can store."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(unstorable(key) for key in item):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif unstorable(item):
+            return True
+    return False
+
+
 def _refuse_constant(name):
     raise ValueError(f"{name} is not JSON")  # NaN and Infinity are not JSON
 
@@ -216,6 +236,9 @@ class Parser(FlaskParser):
             raise _invalid_body() from None
         if _too_deep(value):
             raise _invalid_body()
+        if _holds_unstorable(value):
+            # NUL or a lone surrogate (``"\u0000"``, ``"\ud800"``): no column stores it.
+            raise _invalid_body()
         return value
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
@@ -232,7 +255,12 @@ use_kwargs = parser.use_kwargs
 
 
 class LanguageCode(fields.String):
-    """A language code such as ``el`` or ``en``, lower-cased."""
+    """One of the interface's languages (``LANGUAGES``), such as ``el`` or ``en``.
+
+    Read case-insensitively; a regional code reads as its language (``en-GB``
+    → ``en``). A code of a language the application does not speak is
+    refused, naming those it does, rather than answered in the default one.
+    """
 
     default_error_messages = {"invalid_language": _l("Give a language code such as el or en.")}
 
@@ -240,7 +268,12 @@ class LanguageCode(fields.String):
         value = super()._deserialize(value, attr, data, **kwargs).strip().lower()
         if not LANGUAGE_PATTERN.match(value):
             raise self.make_error("invalid_language")
-        return value
+        language = value.split("-")[0]
+        languages = current_app.config["LANGUAGES"]
+        if language not in languages:
+            raise ma.ValidationError(_("Give one of these language codes: %(codes)s.",
+                                       codes=", ".join(languages)))
+        return language
 
 
 class LanguageQuery(Schema):

@@ -26,6 +26,10 @@ PAGE_SIZE = 50
 _DAY_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d")
 #: An example in the format the page shows its dates in (``format_local(…, "short")``).
 _EXAMPLE_DAY = date(2026, 11, 27)
+#: The days the filters accept: any log's, and no further, so that the day after the
+#: last and the first's local midnight in UTC still exist (0001-01-01 and 9999-12-31
+#: overflowed).
+_FIRST_DAY, _LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 def _parse_day(value: str):
@@ -41,11 +45,17 @@ def _date(value: str | None, errors: list, label: str):
     if not value:
         return None
     try:
-        return _parse_day(value)
+        day = _parse_day(value)
     except ValueError:
         errors.append(_("%(field)s must be a date like %(example)s.", field=label,
                         example=format_local(_EXAMPLE_DAY, "short")))
         return None
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        errors.append(_("%(field)s must be a date from %(first)s to %(last)s.", field=label,
+                        first=format_local(_FIRST_DAY, "short"),
+                        last=format_local(_LAST_DAY, "short")))
+        return None
+    return day
 
 
 @bp.get("/audit")
