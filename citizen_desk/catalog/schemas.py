@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
 from citizen_desk.catalog.search.index import MAX_QUERY_LENGTH
-from citizen_desk.core.schemas import (LanguageQuery, Schema, Translated, max_length,
-                                       output_language)
+from citizen_desk.core.schemas import (LanguageQuery, Schema, Translated, WholeNumber,
+                                       max_length, output_language)
 from citizen_desk.offices.schemas import OfficeField
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
@@ -27,7 +27,7 @@ class ServiceQuery(LanguageQuery):
     q = fields.String(load_default="", validate=max_length(MAX_QUERY_LENGTH))
     office = OfficeField(load_default=None)
     # One message for "not a number" and "out of range", as the range is the help.
-    limit = fields.Integer(
+    limit = WholeNumber(
         load_default=DEFAULT_LIMIT,
         validate=validate.Range(1, MAX_LIMIT, error=_l("Give a whole number from 1 to %(max)d.",
                                                         max=MAX_LIMIT)),

@@ -56,6 +56,7 @@ use ``max_length``, ``whole_number`` and ``one_of`` or pass ``_l(…)``.
 from __future__ import annotations
 
 import json
+import re
 from typing import TypedDict
 
 import marshmallow as ma
@@ -265,7 +266,7 @@ class LanguageCode(fields.String):
     default_error_messages = {"invalid_language": _l("Give a language code such as el or en.")}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip().lower()
+        value = super()._deserialize(value, attr, data, **kwargs).lower()
         if not LANGUAGE_PATTERN.match(value):
             raise self.make_error("invalid_language")
         language = value.split("-")[0]
@@ -274,6 +275,23 @@ class LanguageCode(fields.String):
             raise ma.ValidationError(_("Give one of these language codes: %(codes)s.",
                                        codes=", ".join(languages)))
         return language
+
+
+class WholeNumber(fields.Integer):
+    """A whole number written in the digits 0-9, as the API documents its integers.
+
+    marshmallow's ``Integer`` reads a text with ``int()``, which also takes
+    ``٣`` (an Arabic-Indic three), ``1_000`` and ``5`` padded with spaces; those are refused
+    here, as the document's ``type: integer`` refuses them.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not _WHOLE_NUMBER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+_WHOLE_NUMBER = re.compile("-?[0-9]+")
 
 
 class LanguageQuery(Schema):

@@ -284,3 +284,16 @@ def test_a_page_in_a_language_it_does_not_speak_falls_back(client, world):  # no
     response = client.get("/services?lang=xx")
     assert response.status_code == 200
     assert '<html lang="el"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("limit", ["%D9%A3", "1_0", "%205", "5%20", "%2B5", "0x10"])
+def test_an_api_number_is_written_in_the_digits_0_to_9(client, world, limit):  # noqa: F811
+    """``int()`` reads ``٣``, ``1_0`` and `` 5``; the documented ``type: integer`` does not."""
+    response = client.get(f"/api/v1/services?lang=en&limit={limit}")
+    assert response.status_code == 422
+    assert response.json["errors"] == {"limit": "Give a whole number from 1 to 200."}
+
+
+@pytest.mark.parametrize("lang", ["%20en", "en%20", "e%00n"])
+def test_an_api_language_code_is_read_as_written(client, world, lang):  # noqa: F811
+    assert client.get(f"/api/v1/offices?lang={lang}").status_code in (400, 422)
