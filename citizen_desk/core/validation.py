@@ -57,7 +57,8 @@ class ValidationError(ValueError):
                 for field, message in self.errors.items()]
 
     def __str__(self):
-        return "; ".join(f"{k}: {v}" if k else str(v) for k, v in self.errors.items())
+        # Lines, not "; ": in Greek the semicolon is the question mark.
+        return "\n".join(self.lines())
 
     def apply_to(self, form) -> None:
         """Attach the messages to the fields they name, or to the form as a whole."""
