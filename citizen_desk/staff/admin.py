@@ -154,14 +154,20 @@ def add_role(user_id):
                   _("The role has been added."), url_for("staff.user", user_id=user_id))
 
 
+def _get_role(user: StaffUser, role_id: int) -> RoleAssignment:
+    """One of ``user``'s roles, or 404."""
+    assignment = next((r for r in user.roles if r.id == role_id), None)
+    if assignment is None:
+        abort(404)
+    return assignment
+
+
 @bp.get("/users/<int:user_id>/roles/<int:role_id>/delete")
 @permission(any_manager)
 def confirm_remove_role(user_id, role_id):
     """Ask before taking a role away."""
     user = _get_user(user_id)
-    assignment = next((r for r in user.roles if r.id == role_id), None)
-    if assignment is None:
-        abort(404)
+    assignment = _get_role(user, role_id)
     role = str(ROLE_LABELS[assignment.role])
     if assignment.office is not None:
         role = _("%(role)s at %(office)s", role=role, office=assignment.office.code)
@@ -180,9 +186,7 @@ def confirm_remove_role(user_id, role_id):
 def remove_role(user_id, role_id):
     """Take a role away."""
     user = _get_user(user_id)
-    assignment = next((r for r in user.roles if r.id == role_id), None)
-    if assignment is None:
-        abort(404)
+    assignment = _get_role(user, role_id)
     return action(lambda: operations.revoke_role(user, assignment),
                   _("The role has been removed."), url_for("staff.user", user_id=user_id))
 
