@@ -15,7 +15,8 @@ from citizen_desk.config import RESOURCE_ROOT, ConfigError
 __all__ = ["create_app", "ConfigError"]
 
 #: The capability packages, bottom-up. Each exposes ``init_app(app)``.
-CAPABILITIES = ("citizen_desk.staff", "citizen_desk.home", "citizen_desk.catalog")
+CAPABILITIES = ("citizen_desk.staff", "citizen_desk.home", "citizen_desk.catalog",
+                "citizen_desk.booking")
 
 
 class App(Flask):

@@ -103,6 +103,17 @@ class DefaultConfig:
     #: waits for them; PostgreSQL wakes waiters with LISTEN/NOTIFY instead.
     EVENTS_POLL_INTERVAL = 0.25
 
+    #: Minutes a chosen time stays held for the citizen filling in the form.
+    BOOKING_HOLD_MINUTES = 10
+    #: Minutes before a cancelled or left public seat can be booked again (stops slot trading).
+    BOOKING_RELEASE_MINUTES = 15
+    #: Minutes a double opt-in booking waits for its e-mailed link to be opened.
+    BOOKING_CONFIRM_MINUTES = 30
+    #: Future bookings one citizen (e-mail, phone or identifier) may hold per service and pool.
+    BOOKING_CAP_PER_CITIZEN = 1
+    #: The longest window (days) one availability request may ask for.
+    AVAILABILITY_MAX_DAYS = 62
+
 
 #: Environment variables read without the ``CITIZEN_DESK_`` prefix.
 PLAIN_ENV = ("SECRET_KEY", "REDIS_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_USER",

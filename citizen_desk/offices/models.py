@@ -48,6 +48,11 @@ class Office(db.Model):
     holiday_country: Mapped[str | None] = mapped_column(String(2), default="GR")
     holiday_subdivision: Mapped[str | None] = mapped_column(String(10))
     notes: Mapped[str | None] = mapped_column(Text)
+    #: Double opt-in: an online booking waits for the link in its mail to be opened.
+    confirm_by_email: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
+    #: Online bookings solve a proof-of-work challenge (ALTCHA) on the final submit.
+    proof_of_work: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Incremented by every UPDATE and checked by it: a stale edit form cannot overwrite.
