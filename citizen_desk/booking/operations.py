@@ -207,6 +207,8 @@ def hold(office: Office, service: Service, start: datetime, hold_key: str, *,
 
     A holder has at most one live hold: taking a new one releases the old.
     """
+    check_pool(pool)
+    check_bookable(office, service, online=pool == "public")
     release_hold(hold_key)
     slot = slot_at(office, service, start, pool)
     expires = utcnow() + timedelta(minutes=_setting("BOOKING_HOLD_MINUTES", 10))
@@ -389,6 +391,7 @@ def reschedule(appointment: Appointment, start: datetime, *, hold_key: str | Non
     if not appointment.is_live or (by_staff is None and not appointment.can_change(now)):
         raise NotChangeable()
     office, service, pool = appointment.office, appointment.service, appointment.pool
+    check_bookable(office, service, online=False)
     slot = slot_at(office, service, start, pool)
     if slot.start == appointment.start_dt:
         raise ValidationError.at("start", _l("This is the time you already have."))
