@@ -84,6 +84,20 @@ class DefaultConfig:
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    #: Rate limits on; ``RATELIMIT_ENABLED=false`` in the environment turns them off (load tests).
+    RATELIMIT_ENABLED = True
+    #: Requests one IP address may send to the booking pages and API (availability
+    #: included), and look-ups by appointment code or manage token; each kind is one
+    #: budget shared by its views (``core/limits.py``; Flask-Limiter syntax).
+    BOOKING_RATE_LIMIT = "60 per minute"
+    LOOKUP_RATE_LIMIT = "10 per minute"
+    #: Proof of work on the final submit of offices that ask for it (``core/challenge.py``):
+    #: the key that signs challenges (``None``: derived from ``SECRET_KEY``), the
+    #: largest secret number (the work: ~50,000 hashes take a phone about a second)
+    #: and the minutes a challenge may be solved and sent in.
+    ALTCHA_HMAC_KEY = None
+    ALTCHA_MAX_NUMBER = 50_000
+    ALTCHA_EXPIRE_MINUTES = 20
 
     SMTP_HOST = None
     SMTP_PORT = 587
@@ -98,6 +112,9 @@ class DefaultConfig:
     #: OUTBOX_RETRY_SECONDS, each next one twice as long.
     OUTBOX_MAX_ATTEMPTS = 8
     OUTBOX_RETRY_SECONDS = 60
+    #: The site's address as citizens reach it (``https://desk.example.gr``): links in
+    #: mails are built under it. Unset, they take the request's host (a command: localhost).
+    PUBLIC_URL = None
 
     #: On SQLite, how often (seconds) a process looks for new events while someone
     #: waits for them; PostgreSQL wakes waiters with LISTEN/NOTIFY instead.
@@ -117,7 +134,7 @@ class DefaultConfig:
 
 #: Environment variables read without the ``CITIZEN_DESK_`` prefix.
 PLAIN_ENV = ("SECRET_KEY", "REDIS_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_USER",
-             "SMTP_PASSWORD", "SMTP_FROM", "SMTP_TLS")
+             "SMTP_PASSWORD", "SMTP_FROM", "SMTP_TLS", "RATELIMIT_ENABLED")
 
 
 def load(app, overrides=None):
@@ -138,9 +155,10 @@ def load(app, overrides=None):
         app.config["SESSION_COOKIE_SECURE"] = False
     if app.config.get("SMTP_PORT"):
         app.config["SMTP_PORT"] = int(app.config["SMTP_PORT"])
-    if isinstance(app.config.get("SMTP_TLS"), str):  # SMTP_TLS=false from the environment
-        app.config["SMTP_TLS"] = app.config["SMTP_TLS"].strip().lower() not in (
-            "0", "false", "no", "off", "")
+    for name in ("SMTP_TLS", "RATELIMIT_ENABLED"):  # SMTP_TLS=false from the environment
+        if isinstance(app.config.get(name), str):
+            app.config[name] = app.config[name].strip().lower() not in (
+                "0", "false", "no", "off", "")
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)

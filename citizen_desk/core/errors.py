@@ -12,6 +12,9 @@
 - A database that cannot be reached: 503 "try again shortly".
 - A request body larger than ``MAX_CONTENT_LENGTH`` (or the view's own
   ``@body_limit``): 413, before anything reads it.
+- A rate limit (``core/limits.py``, the sign-in limit): 429 with
+  ``Retry-After`` and a message that says how long to wait; the JSON error
+  carries it as ``retry_after`` (seconds).
 
 Every error a user can meet gets a page in their language, never a traceback.
 """
@@ -19,9 +22,12 @@ from __future__ import annotations
 
 import io
 import logging
+import math
+import time
 
 from flask import current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -101,11 +107,43 @@ def _handle_http(exc: HTTPException):
     code = exc.code or 500
     if isinstance(exc, CSRFError):
         return error_response(400, CSRF_MESSAGE)
+    if code == 429:
+        return _too_many_requests()
     response = error_response(code if code in TITLES else 500)
     if code == 405 and getattr(exc, "valid_methods", None):
         body, status = response
         return body, status, {"Allow": ", ".join(exc.valid_methods)}
     return response
+
+
+def _retry_after() -> int | None:
+    """Seconds until the rate limit that refused this request lets it through again."""
+    from citizen_desk.extensions import limiter
+    try:
+        current = limiter.current_limit
+        # As Flask-Limiter's own Retry-After: its reset time is already rounded up.
+        return max(1, int(current.reset_at - time.time())) if current else None
+    except Exception:  # the storage went away meanwhile: say nothing rather than fail
+        log.warning("could not read the breached rate limit's reset time", exc_info=True)
+        return None
+
+
+def _too_many_requests():
+    seconds = _retry_after()
+    if seconds is None:
+        return error_response(429)
+    if seconds < 120:
+        message = ngettext("You have sent too many requests in a short time. "
+                           "Wait %(num)d second and try again.",
+                           "You have sent too many requests in a short time. "
+                           "Wait %(num)d seconds and try again.", seconds)
+    else:
+        message = ngettext("You have sent too many requests in a short time. "
+                           "Wait %(num)d minute and try again.",
+                           "You have sent too many requests in a short time. "
+                           "Wait %(num)d minutes and try again.", math.ceil(seconds / 60))
+    body, status = error_response(429, message, retry_after=seconds)
+    return body, status, {"Retry-After": str(seconds)}
 
 
 def _handle_validation(exc: ValidationError):
