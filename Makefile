@@ -22,10 +22,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## assets: copy the GOV.GR design system's prebuilt stylesheet into static/
+## assets: copy the GOV.GR design system's prebuilt stylesheet and the ALTCHA widget into static/
 assets: node_modules/.installed
 	mkdir -p citizen_desk/static/vendor
 	cp node_modules/@digigov/css/dist/digigov.css citizen_desk/static/vendor/digigov.css
+	# ALTCHA's "external" build: stylesheet and SHA worker as files, as the CSP (no inline, no blob:) wants
+	mkdir -p citizen_desk/static/vendor/altcha/workers
+	cp node_modules/altcha/dist/external/altcha.min.js node_modules/altcha/dist/external/altcha.css \
+	  node_modules/altcha/LICENSE.txt citizen_desk/static/vendor/altcha/
+	cp node_modules/altcha/dist/workers/sha.js citizen_desk/static/vendor/altcha/workers/sha.js
 
 ## translations: compile the .po catalogs (.mo files are never committed)
 translations: $(VENV)/.installed

@@ -40,8 +40,8 @@ def create_app(config: dict | None = None) -> Flask:
     config_module.load(app, config)
     _init_extensions(app)
 
-    from citizen_desk.core import (access, cli, errors, events, i18n, input_guard, menus, outbox,
-                                   paging, security, templating)
+    from citizen_desk.core import (access, challenge, cli, errors, events, i18n, input_guard, menus,
+                                   outbox, paging, security, templating)
     errors.init_app(app)
     # Before any route is added (bounded <int:…>) and any hook that reads input.
     input_guard.init_app(app)
@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     outbox.init_app(app)
     events.init_app(app)
+    challenge.init_app(app)
 
     import importlib
     for name in CAPABILITIES:

@@ -31,6 +31,7 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     "home.index": [("none", PAGE_VISITORS)],
     "home.favicon": [("none", PAGE_VISITORS)],
     "home_api.health": [("none", EVERYONE)],
+    "core_api.challenge": [("none", EVERYONE)],
     "catalog.index": [("none", PAGE_VISITORS)],
     "catalog.service": [("service", PAGE_VISITORS)],
     "catalog.offices": [("none", PAGE_VISITORS)],

@@ -77,6 +77,7 @@ def catalog(app):
 
 @pytest.mark.parametrize("path, status, schema", [
     ("/api/v1/health", 200, "Health"),
+    ("/api/v1/challenge", 200, "Challenge"),
     ("/api/v1/services?q=υπηρεσια&lang=en", 200, "ServiceList"),
     ("/api/v1/services?limit=0", 422, "Error"),
     ("/api/v1/services?limit=0&office=NOPE&lang=en", 422, "Error"),
