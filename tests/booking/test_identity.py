@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from stdnum import luhn
 from stdnum.gr import amka as stdnum_amka
 from stdnum.gr import vat as stdnum_vat
@@ -25,7 +25,8 @@ def pure_app():
 
 @pytest.fixture(autouse=True)
 def request_ctx(pure_app):
-    with pure_app.test_request_context("/"):
+    """An English page: the messages below are compared in English."""
+    with pure_app.test_request_context("/?lang=en"):
         yield
 
 
@@ -84,7 +85,8 @@ def test_everything_valid_is_normalised():
 
 
 def test_minimal_details_get_defaults():
-    cleaned = clean_details({"name": "Ali Hassan", "phone": "+30 691 234 5678"}, [])
+    with force_locale("el"):
+        cleaned = clean_details({"name": "Ali Hassan", "phone": "+30 691 234 5678"}, [])
     assert cleaned == {"name": "Ali Hassan", "email": None, "phone": "+306912345678",
                        "language": "el", "identifiers": {},
                        "needs": {"interpreter": None, "wheelchair": False,
@@ -454,9 +456,9 @@ def test_date_of_birth_tomorrow_is_refused_through_the_whole_step():
 # -- language -----------------------------------------------------------------------------------
 
 def test_language_defaults_to_the_current_one():
-    assert clean_details(details(language=None), [])["language"] == "el"
-    with force_locale("en"):
-        assert clean_details(details(language=""), [])["language"] == "en"
+    assert clean_details(details(language=None), [])["language"] == "en"
+    with force_locale("el"):
+        assert clean_details(details(language=""), [])["language"] == "el"
 
 
 @pytest.mark.parametrize("written, stored", [("el", "el"), ("EN", "en"), ("el-GR", "el"),
@@ -533,13 +535,13 @@ def test_interpreter_choices_name_each_language_for_the_reader_and_in_itself():
 
 def test_messages_are_translated_when_shown_not_when_raised():
     with pytest.raises(ValidationError) as caught:
-        clean_details(details(name=None), [])
-    message = caught.value.errors["name"]
-    with force_locale("en"):
-        assert str(message) == "Enter your full name."
+        clean_details(details(name=None, language="de"), [])
+    name, language = caught.value.errors["name"], caught.value.errors["language"]
+    assert str(name) == "Enter your full name."
     with force_locale("el"):
-        from flask_babel import gettext
-        assert str(message) == gettext("Enter your full name.")
+        assert str(name) == gettext("Enter your full name.")
+        # a message the catalog already has, shown in Greek
+        assert str(language) == "Επιλέξτε μία από τις διαθέσιμες γλώσσες."
 
 
 # -- the keys of the cap on bookings ------------------------------------------------------------
