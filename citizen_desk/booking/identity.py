@@ -93,11 +93,11 @@ MESSAGES = {
     "name.letters": _l("Your full name must contain letters."),
     "text.characters": _l("Remove the invisible or control characters from this field."),
     "text.type": _l("Enter text."),
-    "email.required": _l("Enter your email address."),
+    "email.required": _l("Enter your e-mail address."),
     "email.invalid": _l("Enter an e-mail address like name@example.gr."),
     "phone.required": _l("Enter your phone number."),
     "phone.invalid": _l("Enter a mobile or landline number, like 6912345678 or +30 691 234 5678."),
-    "contact.required": _l("Enter an email address or a phone number, so that we can reach "
+    "contact.required": _l("Enter an e-mail address or a phone number, so that we can reach "
                            "you about your appointment."),
     "amka.required": _l("Enter your social security number (AMKA)."),
     "amka.format": _l("The AMKA has 11 digits."),

@@ -243,7 +243,7 @@ def test_bad_email_is_refused(value):
 @pytest.mark.parametrize("email, phone", [(None, None), ("", "  "), ("  ", None)])
 def test_missing_contact_is_named_on_both_fields(email, phone):
     errors = errors_of(details(email=email, phone=phone), [])
-    message = ("Enter an email address or a phone number, so that we can reach you about "
+    message = ("Enter an e-mail address or a phone number, so that we can reach you about "
                "your appointment.")
     assert errors == {"email": message, "phone": message}
 
@@ -265,7 +265,7 @@ def test_required_phone_is_asked_even_with_an_email():
 
 def test_required_email_is_asked_even_with_a_phone():
     errors = errors_of(details(email=None, phone="6912345678"), ["email"])
-    assert errors == {"email": "Enter your email address."}
+    assert errors == {"email": "Enter your e-mail address."}
 
 
 def test_phone_may_come_in_identifiers():
