@@ -49,7 +49,7 @@ DEFAULT_REGION = "GR"
 NAME_LENGTH = (2, 120)
 ADDRESS_LENGTH = 200
 EMAIL_LENGTH = 254
-#: Longest text read at all for a short field (a phone number, an AMKA…), spaces included.
+#: Longest text read for a short field (a phone number, an AMKA…), spaces inside included.
 SHORT_INPUT_LENGTH = 40
 #: A date of birth further back than this is a typing mistake.
 OLDEST_AGE_YEARS = 130
@@ -159,13 +159,14 @@ def _text(value, limit: int) -> str:
     return value
 
 
-def _short(value, message) -> str:
-    """A number-like field: text, stripped, at most ``SHORT_INPUT_LENGTH`` characters."""
+def _short(value, message, limit: int = SHORT_INPUT_LENGTH) -> str:
+    """A short field (a number, an address): text, stripped, at most ``limit`` characters."""
     if not isinstance(value, str):
         raise _Refused(MESSAGES["text.type"])
-    if len(value) > SHORT_INPUT_LENGTH:
+    value = value.strip()
+    if len(value) > limit:
         raise _Refused(message)
-    return value.strip()
+    return value
 
 
 def clean_name(value) -> str:
@@ -180,20 +181,11 @@ def clean_name(value) -> str:
 
 
 def clean_email(value) -> str:
-    value = _short_text(value, EMAIL_LENGTH, MESSAGES["email.invalid"])
+    value = _short(value, MESSAGES["email.invalid"], EMAIL_LENGTH)
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
         raise _Refused(MESSAGES["email.invalid"]) from None
-
-
-def _short_text(value, limit: int, message) -> str:
-    if not isinstance(value, str):
-        raise _Refused(MESSAGES["text.type"])
-    value = value.strip()
-    if len(value) > limit:
-        raise _Refused(message)
-    return value
 
 
 def clean_phone(value) -> str:
