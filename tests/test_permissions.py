@@ -39,6 +39,12 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     "catalog_api.services": [("none", EVERYONE)],
     "catalog_api.offices": [("none", EVERYONE)],
     "catalog_api.office": [("office_a", EVERYONE)],
+    # The booking API is public: who may book which pool, and which booking a token
+    # reaches, is decided inside (tests/booking/test_api.py).
+    "booking_api.availability_of": [("availability_a", EVERYONE)],
+    "booking_api.book": [("none", EVERYONE)],
+    "booking_api.cancel": [("appointment_code", EVERYONE)],
+    "booking_api.reschedule": [("appointment_code", EVERYONE)],
     "staff.login": [("none", PAGE_VISITORS)],
     "staff.logout": [("none", PAGE_VISITORS)],
     "staff.dashboard": [("none", PEOPLE)],
@@ -135,6 +141,10 @@ def sample_args(app, world, sample: str) -> dict:
         return {"code": "ATH1"}
     if sample == "service":
         return {"code": world["service_code"]}
+    if sample == "availability_a":
+        return {"office": "ATH1", "service": world["service_code"]}
+    if sample == "appointment_code":
+        return {"code": "K7M-4QX"}
     if sample.startswith("cat_office"):
         return {"office": {"a": "ATH1", "b": "THE1"}[sample[-1]]}
     if sample.startswith(("fresh_office", "rule", "closure", "counter", "service_")):
