@@ -13,3 +13,6 @@ def init_app(app):
 
     app.register_blueprint(api, url_prefix="/api/v1")
     csrf.exempt(api)
+
+    from citizen_desk.booking import staff
+    staff.init_app(app)
