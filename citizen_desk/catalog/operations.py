@@ -94,7 +94,9 @@ audit.describe(namers={"office": _name_offices, "opening_rule": _name_rules,
 OFFICE_DEFAULTS = dict(address=None, directions=None, timezone="Europe/Athens", phone=None,
                        email=None, min_notice_hours=12, max_days_ahead=180, slot_minutes=15,
                        holiday_country="GR", holiday_subdivision=None, notes=None)
-OFFICE_FIELDS = (*OFFICE_DEFAULTS, "code", "name")
+#: Online booking's switches: set on the staff screens; a catalog file leaves them as they are.
+OFFICE_SWITCHES = dict(confirm_by_email=False, proof_of_work=False)
+OFFICE_FIELDS = (*OFFICE_DEFAULTS, "code", "name", *OFFICE_SWITCHES)
 
 
 def _apply_with_services(obj, values: dict):
@@ -129,12 +131,14 @@ def _office_values(values: dict, office: Office | None) -> dict:
         slot_minutes=v.check_int(values["slot_minutes"], "slot_minutes", 1, 240),
         holiday_country=country, holiday_subdivision=subdivision,
         notes=(values["notes"] or "").strip() or None,
+        **{key: bool(values[key]) for key in OFFICE_SWITCHES},
     )
 
 
 def create_office(code: str, name: dict, **fields) -> Office:
-    """A new office; ``fields`` as in ``OFFICE_DEFAULTS``."""
-    values = _office_values({**v.merged("office", OFFICE_DEFAULTS, fields),
+    """A new office; ``fields`` as in ``OFFICE_DEFAULTS`` and ``OFFICE_SWITCHES``."""
+    defaults = {**OFFICE_DEFAULTS, **OFFICE_SWITCHES}
+    values = _office_values({**v.merged("office", defaults, fields),
                              "code": code, "name": name}, None)
     office = Office(**values)
     db.session.add(office)

@@ -125,9 +125,19 @@ class OfficeForm(Versioned, FlaskForm):
                                   description=_l("Leave empty to ignore public holidays."))
     holiday_subdivision = StringField(_l("Region for public holidays"),
                                       [Optional(), Length(max=10)])
+    confirm_by_email = BooleanField(
+        _l("Online bookings must be confirmed by e-mail"),
+        description=_l("The citizen gets a link by e-mail; the booking is kept only if they "
+                       "open it in time."))
+    proof_of_work = BooleanField(
+        _l("Online bookings must pass an automatic check against booking programs"),
+        description=_l("The citizen's browser works for a second or two before the booking is "
+                       "sent (no puzzle to solve). It needs JavaScript."))
 
     def values(self) -> dict:
         return dict(code=self.code.data.strip(), name=_texts(self.name),
+                    confirm_by_email=bool(self.confirm_by_email.data),
+                    proof_of_work=bool(self.proof_of_work.data),
                     address=_texts(self.address), directions=_texts(self.directions),
                     timezone=self.timezone.data.strip(), phone=self.phone.data or None,
                     email=self.email.data or None, slot_minutes=self.slot_minutes.data,
