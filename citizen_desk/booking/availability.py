@@ -10,12 +10,17 @@ The cost of a request does not grow with the window: the office with its
 rules, their services and its closures, and the claims of the window are
 read with a fixed number of statements (``load_office`` and ``taken``),
 and public holidays come from the ``holidays`` package, cached per year.
+Its CPU cost is kept small too: a session's grid is worked out once per
+process, a day that keeps one UTC offset (all but two a year) turns its
+wall-clock times into instants by adding them to its midnight, and slots
+are counted as plain tuples before the ones answered become ``Slot``s.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -74,16 +79,34 @@ def _instant(day: date, wall: time, zone) -> datetime | None:
     return utc
 
 
-def _wall_times(rule: OpeningRule, step: int) -> list[tuple[time, time]]:
-    """The rule's grid: ``(start, end)`` local times of each slot that fits in the session."""
+@lru_cache(maxsize=512)
+def _grid_of(start_time: time, end_time: time, step: int) -> tuple:
+    """``((start, end, start offset, end offset), …)``: a session's slots as local times and
+    as offsets from midnight. Sessions are few: computed once per process."""
     result = []
-    start = datetime.combine(date.min, rule.start_time)
-    close = datetime.combine(date.min, rule.end_time)
+    midnight = datetime.combine(date.min, time.min)
+    start = datetime.combine(date.min, start_time)
+    close = datetime.combine(date.min, end_time)
     while start + timedelta(minutes=step) <= close:
         end = start + timedelta(minutes=step)
-        result.append((start.time(), end.time()))
+        result.append((start.time(), end.time(), start - midnight, end - midnight))
         start = end
-    return result
+    return tuple(result)
+
+
+def _wall_times(rule: OpeningRule, step: int) -> list[tuple[time, time]]:
+    """The rule's grid: ``(start, end)`` local times of each slot that fits in the session."""
+    return [(start, end) for start, end, _, _ in _grid_of(rule.start_time, rule.end_time, step)]
+
+
+def _utc_midnight(day: date, zone) -> datetime | None:
+    """The UTC instant of ``day``'s local midnight when the whole day keeps one UTC offset;
+    ``None`` on a day the clocks change (its times are converted one by one)."""
+    offset = datetime.combine(day, time.min).replace(tzinfo=zone).utcoffset()
+    if offset != datetime.combine(day + timedelta(days=1), time.min).replace(
+            tzinfo=zone).utcoffset():
+        return None
+    return datetime.combine(day, time.min).replace(tzinfo=timezone.utc) - offset
 
 
 def first_bookable(office: Office, now: datetime) -> datetime:
@@ -94,15 +117,13 @@ def last_bookable_day(office: Office, now: datetime) -> date:
     return now.astimezone(office.zone).date() + timedelta(days=office.max_days_ahead)
 
 
-def grid(office: Office, service: Service, first: date, last: date, pool: str, *,
-         now: datetime | None = None) -> list[Slot]:
-    """Every start time in [first, last] (local dates) the rules give ``service`` in ``pool``.
+#: A slot before it is counted: ``(start, end, lane, seats, starts)``.
+_Row = tuple
 
-    Closures, holidays, the office's notice and horizon are applied; seats
-    already taken are not (see ``free_slots``). Reads no database rows
-    beyond those ``load_office`` loaded.
-    """
-    now = now or utcnow()
+
+def _grid_rows(office: Office, service: Service, first: date, last: date, pool: str,
+               now: datetime) -> list[_Row]:
+    """``grid`` as plain tuples, sorted by start and lane (``free_slots`` counts them)."""
     zone = office.zone
     earliest = first_bookable(office, now)
     last = min(last, last_bookable_day(office, now))
@@ -111,51 +132,85 @@ def grid(office: Office, service: Service, first: date, last: date, pool: str, *
         closed.setdefault(closure.day, []).append(closure)
     needed = slots_needed(office, service)
     step = office.slot_minutes
-    result: list[Slot] = []
+    # What does not change from day to day is worked out once per rule.
+    rules = []
+    for rule in office.rules:
+        seats = getattr(rule, f"seats_{pool}")
+        if seats > 0 and rule.applies_to(service):
+            rules.append((rule, seats, rule_lane(rule),
+                          _grid_of(rule.start_time, rule.end_time, step)))
+    result: list[_Row] = []
     day = first
     while day <= last:
-        closures = closed.get(day, [])
+        closures = closed.get(day, ())
         if not any(c.whole_day for c in closures):
-            for rule in office.rules:
-                seats = getattr(rule, f"seats_{pool}")
-                if seats <= 0 or not rule.applies_on(day) or not rule.applies_to(service):
+            midnight = None
+            for rule, seats, lane, cells in rules:
+                if not rule.applies_on(day):
                     continue
-                result.extend(_rule_slots(rule, day, closures, zone, step, needed, seats,
-                                          earliest))
+                if midnight is None:
+                    midnight = _utc_midnight(day, zone) or False
+                result.extend(_rule_rows(cells, day, closures, zone, midnight, needed, lane,
+                                         seats, earliest))
         day += timedelta(days=1)
-    result.sort(key=lambda slot: (slot.start, slot.lane))
+    result.sort(key=lambda row: (row[0], row[2]))
     return result
 
 
-def _rule_slots(rule, day, closures, zone, step, needed, seats, earliest) -> list[Slot]:
-    cells: list[tuple[datetime, datetime] | None] = []
-    for start, end in _wall_times(rule, step):
-        if any(c.start_time < end and start < c.end_time for c in closures):
-            cells.append(None)
+def grid(office: Office, service: Service, first: date, last: date, pool: str, *,
+         now: datetime | None = None) -> list[Slot]:
+    """Every start time in [first, last] (local dates) the rules give ``service`` in ``pool``.
+
+    Closures, holidays, the office's notice and horizon are applied; seats
+    already taken are not (see ``free_slots``). Reads no database rows
+    beyond those ``load_office`` loaded.
+    """
+    return [Slot(*row) for row in _grid_rows(office, service, first, last, pool,
+                                            now or utcnow())]
+
+
+def _rule_rows(cells, day, closures, zone, midnight, needed, lane, seats,
+               earliest) -> list[_Row]:
+    """The slots one rule gives on one day. ``midnight``: the day's local midnight in UTC
+    when the day keeps one offset (each time is then midnight + its offset from midnight),
+    else ``False`` (each time converted with ``zoneinfo``, gaps and folds included)."""
+    instants: list[tuple[datetime, datetime] | None] = []
+    for start, end, start_offset, end_offset in cells:
+        if closures and any(c.start_time < end and start < c.end_time for c in closures):
+            instants.append(None)
+        elif midnight:
+            instants.append((midnight + start_offset, midnight + end_offset))
+        else:
+            start_utc, end_utc = _instant(day, start, zone), _instant(day, end, zone)
+            instants.append(None if start_utc is None or end_utc is None
+                            else (start_utc, end_utc))
+    if needed == 1:
+        return [(cell[0], cell[1], lane, seats, (cell[0],)) for cell in instants
+                if cell is not None and cell[0] >= earliest]
+    rows = []
+    for index in range(len(instants) - needed + 1):
+        run = instants[index:index + needed]
+        if None in run or run[0][0] < earliest:
             continue
-        start_utc, end_utc = _instant(day, start, zone), _instant(day, end, zone)
-        cells.append(None if start_utc is None or end_utc is None else (start_utc, end_utc))
-    lane = rule_lane(rule)
-    slots = []
-    for index in range(len(cells) - needed + 1):
-        run = cells[index:index + needed]
-        if any(cell is None for cell in run) or run[0][0] < earliest:
-            continue
-        slots.append(Slot(start=run[0][0], end=run[-1][1], lane=lane, seats=seats,
-                          starts=tuple(cell[0] for cell in run)))
-    return slots
+        rows.append((run[0][0], run[-1][1], lane, seats, tuple(cell[0] for cell in run)))
+    return rows
 
 
 def taken(office_id: int, pool: str, start: datetime, end: datetime, *,
-          now: datetime | None = None) -> set[tuple[int, datetime, int]]:
-    """``{(lane, slot start, seat_no)}`` of the live claims of [start, end), in one statement."""
+          now: datetime | None = None,
+          lanes=None) -> set[tuple[int, datetime, int]]:
+    """``{(lane, slot start, seat_no)}`` of the live claims of [start, end), in one statement.
+
+    ``lanes`` limits it to those lanes (the others' seats cannot matter).
+    """
     now = now or utcnow()
-    rows = db.session.execute(
-        select(SeatClaim.lane, SeatClaim.start_dt, SeatClaim.seat_no).where(
-            SeatClaim.office_id == office_id, SeatClaim.pool == pool,
-            SeatClaim.start_dt >= start, SeatClaim.start_dt < end,
-            or_(SeatClaim.expires_dt.is_(None), SeatClaim.expires_dt > now)))
-    return {(lane, start_dt, seat) for lane, start_dt, seat in rows}
+    query = select(SeatClaim.lane, SeatClaim.start_dt, SeatClaim.seat_no).where(
+        SeatClaim.office_id == office_id, SeatClaim.pool == pool,
+        SeatClaim.start_dt >= start, SeatClaim.start_dt < end,
+        or_(SeatClaim.expires_dt.is_(None), SeatClaim.expires_dt > now))
+    if lanes is not None:
+        query = query.where(SeatClaim.lane.in_(sorted(lanes)))
+    return {(lane, start_dt, seat) for lane, start_dt, seat in db.session.execute(query)}
 
 
 def free_seats(slot: Slot, claims: set) -> list[int]:
@@ -172,16 +227,27 @@ def free_slots(office: Office, service: Service, first: date, last: date, *,
     ``office`` should come from ``load_office`` (its rules and closures loaded).
     """
     now = now or utcnow()
-    slots = grid(office, service, first, last, pool, now=now)
-    if not slots:
+    rows = _grid_rows(office, service, first, last, pool, now)
+    if not rows:
         return []
-    claims = taken(office.id, pool, slots[0].start, max(s.starts[-1] for s in slots)
-                   + timedelta(seconds=1), now=now)
+    claims = taken(office.id, pool, rows[0][0], max(row[4][-1] for row in rows)
+                   + timedelta(seconds=1), now=now, lanes={row[2] for row in rows})
+    # The seat numbers taken per (lane, grid slot): a slot's free seats are the numbers
+    # below its seats that none of its grid slots has taken.
+    used: dict[tuple[int, datetime], set[int]] = {}
+    for lane, start, seat in claims:
+        used.setdefault((lane, start), set()).add(seat)
+    nothing: frozenset = frozenset()
     result = []
-    for slot in slots:
-        free = len(free_seats(slot, claims))
+    for start, end, lane, seats, starts in rows:
+        if len(starts) == 1:
+            busy = used.get((lane, start), nothing)
+        else:
+            busy = set().union(*(used.get((lane, s), nothing) for s in starts))
+        free = seats - len(busy) if max(busy, default=-1) < seats else \
+            sum(1 for seat in range(seats) if seat not in busy)
         if free or include_full:
-            result.append(Slot(slot.start, slot.end, slot.lane, slot.seats, slot.starts, free))
+            result.append(Slot(start, end, lane, seats, starts, free))
     return _merge_lanes(result)
 
 
