@@ -8,11 +8,6 @@ from citizen_desk.booking import models  # noqa: F401  (registers the tables)
 
 
 def init_app(app):
-    from citizen_desk.booking.api import api
-    from citizen_desk.extensions import csrf
+    from citizen_desk.booking import views
 
-    app.register_blueprint(api, url_prefix="/api/v1")
-    csrf.exempt(api)
-
-    from citizen_desk.booking import staff
-    staff.init_app(app)
+    app.register_blueprint(views.bp)
