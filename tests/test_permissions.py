@@ -25,6 +25,13 @@ PAGE_VISITORS = EVERYONE - {"integration_clerk_a"}
 PEOPLE = SESSION_USERS
 MANAGERS = {"admin", "manager_a"}
 ADMIN = {"admin"}
+#: The staff of office A (ATH1) and of office B (THE1), and NGO workers.
+DESK_A = {"admin", "manager_a", "clerk_a"}
+DESK_B = {"admin", "clerk_b"}
+NGO = {"ngo_x", "ngo_y"}
+#: An appointment of office A, of B, of B under A's address (not found for anyone).
+DESK_APPOINTMENT = [("desk_appointment_a", DESK_A), ("desk_appointment_b", DESK_B),
+                    ("desk_appointment_b_at_a", set())]
 
 #: endpoint -> [(sample arguments, actors allowed)]
 MATRIX: dict[str, list[tuple[str, set[str]]]] = {
@@ -48,6 +55,12 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     "catalog_api.services": [("none", EVERYONE)],
     "catalog_api.offices": [("none", EVERYONE)],
     "catalog_api.office": [("office_a", EVERYONE)],
+    # The booking API is public: who may book which pool, and which booking a token
+    # reaches, is decided inside (tests/booking/test_api.py).
+    "booking_api.availability_of": [("availability_a", EVERYONE)],
+    "booking_api.book": [("none", EVERYONE)],
+    "booking_api.cancel": [("appointment_code", EVERYONE)],
+    "booking_api.reschedule": [("appointment_code", EVERYONE)],
     "staff.login": [("none", PAGE_VISITORS)],
     "staff.logout": [("none", PAGE_VISITORS)],
     "staff.dashboard": [("none", PEOPLE)],
@@ -69,6 +82,21 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     "staff.organisations": [("none", ADMIN)],
     "staff.new_organisation": [("none", ADMIN)],
     "staff.audit_log": [("none", MANAGERS)],
+    # The staff side of booking: an office's appointments for its staff; an organisation's
+    # bookings for its NGO workers only (another's is not found).
+    "booking_staff.index": [("none", PEOPLE)],
+    "booking_staff.office_list": [("cat_office_a", DESK_A), ("cat_office_b", DESK_B)],
+    "booking_staff.office_book": [("cat_office_a", DESK_A), ("cat_office_b", DESK_B)],
+    "booking_staff.office_appointment": DESK_APPOINTMENT,
+    "booking_staff.office_cancel": DESK_APPOINTMENT,
+    "booking_staff.office_attended": DESK_APPOINTMENT,
+    "booking_staff.office_no_show": DESK_APPOINTMENT,
+    "booking_staff.office_print": DESK_APPOINTMENT,
+    "booking_staff.ngo_list": [("none", NGO)],
+    "booking_staff.ngo_book": [("none", NGO)],
+    "booking_staff.ngo_appointment": [("ngo_appointment_x", {"ngo_x"})],
+    "booking_staff.ngo_cancel": [("ngo_appointment_x", {"ngo_x"})],
+    "booking_staff.ngo_print": [("ngo_appointment_x", {"ngo_x"})],
     # The catalog's staff screens: office X's managers and administrators.
     "catalog_admin.index": [("none", MANAGERS)],
     "catalog_admin.offices": [("none", MANAGERS)],
@@ -146,10 +174,16 @@ def sample_args(app, world, sample: str) -> dict:
         return {"code": "ATH1"}
     if sample == "service":
         return {"code": world["service_code"]}
+    if sample == "availability_a":
+        return {"office": "ATH1", "service": world["service_code"]}
+    if sample == "appointment_code":
+        return {"code": "K7M-4QX"}
     if sample.startswith("cat_office"):
         return {"office": {"a": "ATH1", "b": "THE1"}[sample[-1]]}
     if sample.startswith(("fresh_office", "rule", "closure", "counter", "service_")):
         return catalog_sample(app, world, sample)
+    if sample.startswith(("desk_appointment", "ngo_appointment")):
+        return booking_staff_sample(app, world, sample)
     with app.app_context():
         from citizen_desk.offices.models import Office
         office = db.session.get(Office, world["office_ids"][sample[-1]])
@@ -206,6 +240,37 @@ def catalog_sample(app, world, sample: str) -> dict:
             args = {"code": create_service(offices=fresh).code}
         db.session.commit()
         return args
+
+
+def booking_staff_sample(app, world, sample: str) -> dict:
+    """A fresh appointment in three days: ``desk_appointment_a``/``_b`` of ATH1/THE1 at its
+    office's address, ``desk_appointment_b_at_a`` THE1's at ATH1's, ``ngo_appointment_x``
+    booked by organisation X (of ATH1)."""
+    from datetime import timedelta
+
+    from citizen_desk.booking.models import Appointment, new_code
+    from citizen_desk.catalog.models import Service
+    from citizen_desk.core.db import utcnow
+    from citizen_desk.offices.models import Office
+    from citizen_desk.staff.models import StaffUser
+    with app.app_context():
+        letter = "b" if sample.startswith("desk_appointment_b") else "a"
+        organisation_id = None
+        if sample.startswith("ngo"):
+            organisation_id = db.session.get(StaffUser, world["user_ids"]["ngo_x"]).organisation_id
+        start = utcnow() + timedelta(days=3)
+        appointment = Appointment(
+            code=new_code(), office=db.session.get(Office, world["office_ids"][letter]),
+            service=db.session.scalar(db.select(Service).where(
+                Service.code == world["service_code"])),
+            pool="ngo" if organisation_id else "staff", start_dt=start,
+            end_dt=start + timedelta(minutes=15), name="Δοκιμαστική Πολίτης",
+            organisation_id=organisation_id)
+        db.session.add(appointment)
+        db.session.commit()
+        if organisation_id:
+            return {"code": appointment.code}
+        return {"office": "ATH1" if sample.endswith("_a") else "THE1", "code": appointment.code}
 
 
 def journey_sample(app, world, sample: str) -> dict:

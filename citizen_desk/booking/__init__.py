@@ -11,3 +11,12 @@ def init_app(app):
     from citizen_desk.booking import views
 
     app.register_blueprint(views.bp)
+
+    from citizen_desk.booking.api import api
+    from citizen_desk.extensions import csrf
+
+    app.register_blueprint(api, url_prefix="/api/v1")
+    csrf.exempt(api)
+
+    from citizen_desk.booking import staff
+    staff.init_app(app)
