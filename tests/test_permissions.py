@@ -33,6 +33,11 @@ NGO = {"ngo_x", "ngo_y"}
 DESK_APPOINTMENT = [("desk_appointment_a", DESK_A), ("desk_appointment_b", DESK_B),
                     ("desk_appointment_b_at_a", set())]
 
+#: A manage link's pages: the holder of one booking's link (``citizen_link``) reaches that
+#: booking only; another booking's code with its token is the same 404 as for everyone else.
+MANAGE_LINK = [("own_link", {"citizen_link"}), ("other_link", set())]
+MANAGE_PAGE = [("own_booking", {"citizen_link"}), ("other_booking", set())]
+
 #: endpoint -> [(sample arguments, actors allowed)]
 MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     "home.index": [("none", PAGE_VISITORS)],
@@ -58,6 +63,12 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     # The booking API is public: who may book which pool, and which booking a token
     # reaches, is decided inside (tests/booking/test_api.py).
     "booking_api.availability_of": [("availability_a", EVERYONE)],
+    "booking_manage.show": MANAGE_LINK,
+    "booking_manage.confirm": MANAGE_LINK,
+    "booking_manage.appointment": MANAGE_PAGE,
+    "booking_manage.ics": MANAGE_PAGE,
+    "booking_manage.cancel": MANAGE_PAGE,
+    "booking_manage.reschedule": MANAGE_PAGE,
     "booking_api.book": [("none", EVERYONE)],
     "booking_api.cancel": [("appointment_code", EVERYONE)],
     "booking_api.reschedule": [("appointment_code", EVERYONE)],
@@ -161,7 +172,8 @@ def world(app):
         db.session.commit()
         return {"office_ids": {"a": a.id, "b": b.id}, "secrets": secrets,
                 "service_code": service.code,
-                "user_ids": {name: u.id for name, u in users.items()}}
+                "user_ids": {name: u.id for name, u in users.items()},
+                "link": manage_link(a, service)}
 
 
 def sample_args(app, world, sample: str) -> dict:
@@ -184,6 +196,8 @@ def sample_args(app, world, sample: str) -> dict:
         return catalog_sample(app, world, sample)
     if sample.startswith(("desk_appointment", "ngo_appointment")):
         return booking_staff_sample(app, world, sample)
+    if sample in ("own_link", "other_link", "own_booking", "other_booking"):
+        return manage_sample(app, world, sample)
     with app.app_context():
         from citizen_desk.offices.models import Office
         office = db.session.get(Office, world["office_ids"][sample[-1]])
@@ -293,6 +307,50 @@ def journey_sample(app, world, sample: str) -> dict:
     return args
 
 
+LINK_TOKEN = "<the manage link's token>"
+
+
+def manage_link(office, service) -> dict:
+    """A fresh appointment at ``office`` in three days and its manage link's secret."""
+    from datetime import timedelta
+
+    from citizen_desk.booking.models import Appointment, AppointmentToken, new_code
+    from citizen_desk.core.db import utcnow
+    start = utcnow() + timedelta(days=3)
+    appointment = Appointment(code=new_code(), office=office, service=service, start_dt=start,
+                              end_dt=start + timedelta(minutes=15), name="Πολίτης με σύνδεσμο")
+    db.session.add(appointment)
+    token = AppointmentToken.issue(appointment)
+    db.session.commit()
+    return {"code": appointment.code, "token": token}
+
+
+def manage_sample(app, world, sample: str) -> dict:
+    """``citizen_link`` gets a fresh booking's link (``world["link"]``); ``own_*`` asks for
+    that booking, ``other_*`` for another one. ``*_link`` routes carry the token
+    (``LINK_TOKEN``: see ``link_token``)."""
+    from citizen_desk.catalog.models import Service
+    from citizen_desk.offices.models import Office
+    with app.app_context():
+        office = db.session.get(Office, world["office_ids"]["a"])
+        service = db.session.scalar(db.select(Service).where(
+            Service.code == world["service_code"]))
+        world["link"] = manage_link(office, service)
+        code = world["link"]["code"]
+        if sample.startswith("other"):
+            code = manage_link(office, service)["code"]
+    return {"code": code, "token": LINK_TOKEN} if sample.endswith("_link") else {"code": code}
+
+
+def link_token(args: dict, actor: str, world) -> dict:
+    """The manage link's token for ``citizen_link``, a well-formed forged one for the others."""
+    import secrets
+    if args.get("token") != LINK_TOKEN:
+        return args
+    token = world["link"]["token"] if actor == "citizen_link" else secrets.token_urlsafe(32)
+    return {**args, "token": token}
+
+
 def client_for(app, world, actor: str):
     client = app.test_client()
     headers = {}
@@ -300,6 +358,9 @@ def client_for(app, world, actor: str):
         from citizen_desk.staff.models import StaffUser
         with app.app_context():
             sign_in_client(client, db.session.get(StaffUser, world["user_ids"][actor]))
+    elif actor == "citizen_link":
+        assert client.get("/appointments/{code}/{token}".format(**world["link"])).status_code \
+            == 303
     elif actor == "malformed_token":
         headers["Authorization"] = "Bearer"
     elif actor in world["secrets"]:
@@ -343,9 +404,9 @@ def test_permission_matrix(app, world):
             args = sample_args(app, world, sample)
             client, headers = client_for(app, world, actor)
             with app.test_request_context():
-                url = url_for(endpoint, **args)
+                url = url_for(endpoint, **link_token(args, actor, world))
             if actor == "citizen_link":
-                url += ("&" if "?" in url else "?") + "token=not-a-real-manage-token"
+                url += ("&" if "?" in url else "?") + f"token={world['link']['token']}"
             response = client.open(url, method=method, headers=headers)
             if response.status_code >= 500:
                 failures.append(f"{method} {url} as {actor}: {response.status_code}")

@@ -18,5 +18,9 @@ def init_app(app):
     app.register_blueprint(api, url_prefix="/api/v1")
     csrf.exempt(api)
 
+    from citizen_desk.booking import cli, manage
+    app.register_blueprint(manage.bp)
+    cli.init_app(app)
+
     from citizen_desk.booking import staff
     staff.init_app(app)
