@@ -598,3 +598,29 @@ def test_the_double_opt_in_keeps_an_anonymous_booking_pending(app, client, desk)
     staff = client.post("/api/v1/appointments", headers=bearer(desk, "clerk"),
                         json=request_body(desk, email="caller@example.gr"))
     assert staff.json["status"] == "confirmed"
+
+
+# -- rate limits -----------------------------------------------------------------------------
+
+def test_booking_and_availability_share_a_budget_and_look_ups_have_their_own(make_app, desk,
+                                                                              monkeypatch):
+    monkeypatch.delenv("RATELIMIT_ENABLED", raising=False)
+    limited = make_app(RATELIMIT_ENABLED=True, BOOKING_RATE_LIMIT="3 per minute",
+                       LOOKUP_RATE_LIMIT="2 per minute", WTF_CSRF_ENABLED=False)
+    client = limited.test_client()
+    availability = "/api/v1/offices/ATH1/services/family-status/availability"
+    assert client.get(availability).status_code == 200
+    assert client.post("/api/v1/appointments", json={}).status_code == 422
+    assert client.get(availability).status_code == 200
+    refused = client.post("/api/v1/appointments", json=request_body(desk))
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    matches_spec(refused.json, "Error")
+    forged = {"token": "x" * 43}
+    assert [client.post("/api/v1/appointments/K7M-4QX/cancel", json=forged).status_code
+            for _ in range(3)] == [404, 404, 429]
+    assert client.post("/api/v1/appointments/K7M-4QX/reschedule", json=forged | {
+        "start": iso(desk["office"], desk["monday"], 10)}).status_code == 429
+    # Staff tokens are not counted.
+    assert client.post("/api/v1/appointments", headers=bearer(desk, "clerk"),
+                       json=request_body(desk)).status_code == 201
