@@ -128,9 +128,9 @@ def test_clerk_books_a_caller_into_the_staff_seats(app, desk):
     clerk = client_of(app, desk, "clerk_a")
     page = clerk.get(f"/staff/appointments/ATH1/book?service=family&day={desk['day']}&lang=en")
     assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    assert "09:00" in html and 'name="start"' in html
-    assert "1 staff seat free" in html
+    text = page.get_data(as_text=True)
+    assert 'cd-times__time">09:00<' in text and 'name="start"' in text
+    assert "Staff: 1<" in text
 
     response = desk_book(clerk, desk, start_at(app, desk, 9, 15))
     assert response.status_code == 302
@@ -172,10 +172,10 @@ def test_full_staff_seats_refuse_unless_the_public_seats_are_chosen(app, desk):
 def test_the_time_list_shows_which_seats_are_left(app, desk):
     clerk = client_of(app, desk, "clerk_a")
     desk_book(clerk, desk, start_at(app, desk, 9))
-    html = clerk.get(f"/staff/appointments/ATH1/book?service=family&day={desk['day']}&lang=en"
+    text = clerk.get(f"/staff/appointments/ATH1/book?service=family&day={desk['day']}&lang=en"
                      ).get_data(as_text=True)
-    nine = html[html.index("09:00–09:15"):html.index("09:15–09:30")]
-    assert "Staff seats full" in nine and "3 public seats free" in nine
+    nine = text[text.index('cd-times__time">09:00<'):text.index('cd-times__time">09:15<')]
+    assert "Staff: full" in nine and "Public: 3<" in nine
 
 
 def test_bad_input_is_explained_and_nothing_is_written(app, desk):
@@ -268,9 +268,9 @@ def test_day_and_week_lists_show_their_rows_in_local_time(app, desk):
         sign_in_client(client, db.session.scalar(select(StaffUser).where(
             StaffUser.email == "night@example.gr")))
 
-    def codes(html):
+    def codes(page):
         return {c.replace("-", "") for c in re.findall(r'class="govgr-link cd-code-link"[^>]*>'
-                                                      r'([A-Z0-9]{3}-[A-Z0-9]{3})<', html)}
+                                                      r'([A-Z0-9]{3}-[A-Z0-9]{3})<', page)}
 
     today = client.get(f"/staff/appointments/NIGHT?day={day}").get_data(as_text=True)
     assert codes(today) == {early}
@@ -280,6 +280,24 @@ def test_day_and_week_lists_show_their_rows_in_local_time(app, desk):
     week = client.get(f"/staff/appointments/NIGHT?day={day}&view=week").get_data(as_text=True)
     assert codes(week) == {early, wednesday}
     assert next_week not in codes(week)
+
+
+def test_the_day_list_shows_needs_and_status(app, desk):
+    book_directly(app, desk, 9, name="Λεϊλά Χασάν",
+                  needs={"interpreter": "ar", "wheelchair": True, "sign_language": True})
+    gone = book_directly(app, desk, 10, name="Ακυρωμένη Πολίτης")
+    with app.app_context():
+        operations.cancel(db.session.scalar(select(Appointment).where(Appointment.code == gone)),
+                          reason="Λάθος")
+        db.session.commit()
+    clerk = client_of(app, desk, "clerk_a")
+    page = clerk.get(f"/staff/appointments/ATH1?day={desk['day']}&lang=en").get_data(
+        as_text=True)
+    row = page[page.index("Λεϊλά Χασάν"):page.index("Ακυρωμένη Πολίτης")]
+    assert "Interpreter: Arabic" in row and "Wheelchair access" in row
+    assert "Sign language" in row and "Booked" in row
+    assert "Cancelled" in page[page.index("Ακυρωμένη Πολίτης"):]
+    assert "1 appointment booked" in page
 
 
 def test_a_bad_day_in_the_list_is_explained(app, desk):
@@ -343,10 +361,10 @@ def test_the_audit_log_names_booking_actions_and_appointments(app, desk):
     code = appointments(app)[0][0]
     clerk.post(f"/staff/appointments/ATH1/{code}/cancel", data={"reason": "Λάθος ώρα"})
     manager = client_of(app, desk, "manager_a")
-    html = manager.get("/staff/audit?lang=en").get_data(as_text=True)
-    assert "Appointment booked" in html and "Appointment cancelled" in html
-    assert f"Appointment: {code[:3]}-{code[3:]}" in html
-    assert "Μαρία" not in html  # the citizen's name is not in the log
+    log = manager.get("/staff/audit?lang=en").get_data(as_text=True)
+    assert "Appointment booked" in log and "Appointment cancelled" in log
+    assert f"Appointment: {code[:3]}-{code[3:]}" in log
+    assert "Μαρία" not in log  # the citizen's name is not in the log
 
 
 # -- NGO staff ---------------------------------------------------------------------------------
@@ -366,6 +384,9 @@ def test_ngo_books_without_contact_with_an_interpreter(app, desk):
                         desk["org_x"], desk["users"]["ngo_x"])
     assert row[7] is None and row[8] is None
     assert row[9]["interpreter"] == "fa-AF"
+    for url in (f"/staff/appointments/organisation/{row[0]}?lang=en",
+                "/staff/appointments/organisation?lang=en"):
+        assert "Interpreter: Dari" in ngo.get(url).get_data(as_text=True)
     # The printed confirmation is in the citizen's language, whatever the page's.
     printed = ngo.get(f"/staff/appointments/organisation/{row[0]}/print?lang=el").get_data(
         as_text=True)

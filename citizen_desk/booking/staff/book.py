@@ -54,23 +54,21 @@ def _staff_wording(errors: dict) -> dict:
     return reworded
 
 
-def _seats_hint(row, pools) -> str:
-    """How many seats are free at a time, in each pool the page books into."""
-    parts = []
+def _seats_hint(row, pools) -> list[str]:
+    """The free seats at a time, one short line per pool the page books into."""
+    lines = []
     for pool in pools:
         free = row.free.get(pool)
         if pool == "staff":
-            parts.append(_("No staff seats") if free is None else _("Staff seats full")
-                         if free == 0 else ngettext("%(num)d staff seat free",
-                                                    "%(num)d staff seats free", free))
+            lines.append(_("Staff: none") if free is None else _("Staff: full")
+                         if free == 0 else _("Staff: %(num)d", num=free))
         elif pool == "public":
-            parts.append(_("No public seats") if free is None else _("Public seats full")
-                         if free == 0 else ngettext("%(num)d public seat free",
-                                                    "%(num)d public seats free", free))
+            lines.append(_("Public: none") if free is None else _("Public: full")
+                         if free == 0 else _("Public: %(num)d", num=free))
         else:
-            parts.append(_("Full") if not free else ngettext(
+            lines.append(_("Full") if not free else ngettext(
                 "%(num)d seat free", "%(num)d seats free", free))
-    return " · ".join(parts)
+    return lines
 
 
 def _taken_message(exc: SlotTaken, pool: str, office) -> str:
@@ -207,6 +205,7 @@ def _booking_page(choice: _Choice, form, *, pools, endpoint: str, endpoint_args:
         identifiers=identifiers_of(choice.service) if choice.service else (),
         endpoint=endpoint, endpoint_args=endpoint_args,
         book_url=lambda **day: url_for(endpoint, **endpoint_args, **choice.args(**day)),
+        organisation=acting_user().organisation,
         example_day=format_local(EXAMPLE_DAY, "short")), status
 
 

@@ -124,7 +124,7 @@ def identifiers_of(service) -> tuple[str, ...]:
 
 
 class CancelForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"), description=_l(
+    reason = TextAreaField(_l("Reason for the cancellation"), description=_l(
         "Say why, as the citizen told you or as the office decided. The citizen may be told."),
         validators=[DataRequired(_l("Enter the reason for the cancellation.")),
                     Length(max=500, message=_l("Enter at most %(max)d characters."))])

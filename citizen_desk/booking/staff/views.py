@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import phonenumbers
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
@@ -62,7 +63,19 @@ STATUS_LABELS = {
 
 @bp.context_processor
 def _helpers():
-    return {"interpreter_name": lambda code: identity.language_name(code, current_language())}
+    return {"interpreter_name": lambda code: identity.language_name(code, current_language()),
+            "phone_number": phone_number}
+
+
+def phone_number(e164: str | None) -> str:
+    """A stored E.164 number as it is read: ``+30 691 234 5678``."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def parse_day(value: str | None) -> date:
