@@ -126,6 +126,30 @@ def test_availability_defaults_to_two_weeks_from_today(client, desk):
     assert only_from["slots"] == []  # beyond the office's 180 days
 
 
+def test_a_62_day_window_runs_as_many_statements_as_a_one_week_window(app, client, desk):
+    from sqlalchemy import event
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def count(*args, **kwargs):
+        statements.append(1)
+    start = desk["monday"]
+    seen = {}
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for days in (7, 62):
+            statements.clear()
+            response = client.get("/api/v1/offices/ATH1/services/family-status/availability",
+                                  query_string={"from": start.isoformat(), "to": (
+                                      start + timedelta(days=days - 1)).isoformat()})
+            seen[days] = (len(statements), len(response.json["slots"]))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert seen[62][1] > seen[7][1] > 0
+    assert seen[62][0] == seen[7][0] <= 10, seen
+
+
 @pytest.mark.parametrize("query, field", [
     ({"from": "2026-01-01", "to": "2026-03-04"}, "to"),  # 63 days
     ({"from": "2026-03-01", "to": "2026-02-28"}, "to"),
