@@ -9,8 +9,10 @@ from citizen_desk.booking import models  # noqa: F401  (registers the tables)
 
 def init_app(app):
     from citizen_desk.booking import views
+    from citizen_desk.core import menus
 
     app.register_blueprint(views.bp)
+    menus.add_section(app, "catalog.service", "booking/_book_button.html")
 
     from citizen_desk.booking.api import api
     from citizen_desk.extensions import csrf

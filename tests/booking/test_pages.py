@@ -109,6 +109,9 @@ DETAILS = {"name": "Νίκος Γεωργίου", "email": "nikos@example.gr", "
 @pytest.mark.parametrize("lang", ["el", "en"])
 def test_the_whole_journey(app, client, place, lang):
     day = next_weekday(2)  # a Tuesday
+    service_page = client.get(f"/services/{place.service}?lang={lang}")
+    assert f'href="/book?service={place.service}"' in service_page.get_data(as_text=True)
+
     start = client.get(f"/book?service={place.service}&lang={lang}")
     assert start.status_code == 302 and start.location.endswith(f"{place.base}/day")
 
@@ -135,6 +138,7 @@ def test_the_whole_journey(app, client, place, lang):
 
     details = client.get(f"{place.base}/details")
     assert details.status_code == 200
+    assert 'href="/privacy"' in details.get_data(as_text=True)
     until = held.expires_dt.astimezone(local(app, place, day, 10).tzinfo).strftime("%H:%M")
     assert until in text(details)
 
@@ -579,3 +583,53 @@ def test_rendered_in_greek_with_greek_dates(app, client, place):
         "Ιανουάριος", "Φεβρουάριος", "Μάρτιος", "Απρίλιος", "Μάιος", "Ιούνιος", "Ιούλιος",
         "Αύγουστος", "Σεπτέμβριος", "Οκτώβριος", "Νοέμβριος", "Δεκέμβριος"))
     assert "Πιστοποιητικό οικογενειακής κατάστασης" in month
+
+
+# -- abuse: proof of work and the rate limit -------------------------------------------------
+
+def solve(app) -> str:
+    """What ALTCHA's widget posts for a fresh challenge of ours."""
+    import altcha
+
+    from citizen_desk.core import challenge
+    with app.app_context():
+        parsed = altcha.Challenge.from_dict(challenge.new_challenge())
+    solution = altcha.solve_challenge(parsed, timeout=30)
+    return altcha.Payload(parsed, solution).to_base64()
+
+
+def test_an_office_with_proof_of_work_asks_for_it_on_the_final_submit(app, client):
+    place = make_place(app, proof_of_work=True)
+    day = next_weekday(2)
+    client.post(f"{place.base}/time?day={day.isoformat()}", data={"start": iso(app, place, day, 9)})
+    client.post(f"{place.base}/details", data=DETAILS)
+    assert "<altcha-widget" in client.get(f"{place.base}/check").get_data(as_text=True)
+    refused = client.post(f"{place.base}/check?lang=en")
+    assert refused.status_code == 422
+    assert "not a robot" in text(refused) and 'href="#altcha"' in refused.get_data(as_text=True)
+    assert appointments(app) == []
+    booked = client.post(f"{place.base}/check", data={"altcha": solve(app)})
+    assert booked.status_code == 302 and len(appointments(app)) == 1
+
+
+def test_offices_without_proof_of_work_show_no_widget(client, place):
+    day = next_weekday(2)
+    client.post(f"{place.base}/time?day={day.isoformat()}", data={"start": "x"})
+    assert "altcha" not in client.get(f"{place.base}/day").get_data(as_text=True)
+
+
+def test_the_journey_counts_against_the_booking_rate_limit(app, make_app, place, monkeypatch):
+    monkeypatch.delenv("RATELIMIT_ENABLED", raising=False)
+    limited = make_app(BOOKING_RATE_LIMIT="3 per minute", WTF_CSRF_ENABLED=False)
+    client = limited.test_client()
+    day = next_weekday(2)
+    statuses = [
+        client.get(f"{place.base}/day").status_code,
+        client.get(f"{place.base}/time?day={day.isoformat()}").status_code,
+        client.post(f"{place.base}/time?day={day.isoformat()}",
+                    data={"start": iso(app, place, day, 9)}).status_code,
+    ]
+    assert statuses == [200, 200, 302]
+    refused = client.post(f"{place.base}/details?lang=en", data=DETAILS)
+    assert refused.status_code == 429 and "too many requests" in text(refused)
+    assert client.get("/privacy").status_code == 200  # not a booking step
