@@ -33,13 +33,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, current_app, jsonify, url_for
+from flask import Blueprint, current_app, jsonify
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
-from werkzeug.routing import BuildError
 
-from citizen_desk.booking import availability, identity, operations
+from citizen_desk.booking import availability, identity, notices, operations
 from citizen_desk.booking.models import Appointment, Channel
 from citizen_desk.booking.schemas import (AppointmentRequest, AppointmentSchema,
                                           AvailabilityQuery, AvailabilitySchema, BookedSchema,
@@ -119,13 +118,12 @@ def _local(slots, office) -> list[LocalSlot]:
 
 
 def manage_url(code: str, token: str) -> str:
-    """The citizen's manage link (absolute): the manage page, carrying the secret."""
-    try:
-        return url_for("booking_manage.show", code=code, token=token, _external=True)
-    except BuildError:
-        # TODO(api): until the manage pages (blueprint ``booking_manage``) are registered.
-        return url_for("home.index", _external=True).rstrip("/") + \
-            f"/appointments/{code}/{token}"
+    """The citizen's manage link (absolute), as the mails write it.
+
+    Under ``PUBLIC_URL`` when set: the request's ``Host`` is the client's to
+    choose, and this link also goes into the confirmation mail.
+    """
+    return notices.absolute_url("booking_manage.show", code=code, token=token)
 
 
 def _taken(taken: operations.SlotTaken, office):

@@ -206,8 +206,9 @@ def test_booking_answers_201_with_a_code_and_a_manage_link(app, client, desk):
     assert body["start"] == iso(desk["office"], desk["monday"], 9)
     assert body["end"] == iso(desk["office"], desk["monday"], 9, 15)
     assert len(body["code"]) == 7 and body["code"][3] == "-"
-    assert body["code"] in body["manage_url"]
-    assert body["manage_url"].startswith("http")
+    assert body["manage_url"].startswith("http://localhost/appointments/" + body["code"])
+    # The link opens the booking's page.
+    assert client.get(body["manage_url"]).status_code == 303
     with app.app_context():
         appointment = db.session.scalar(select(Appointment))
         assert appointment.display_code == body["code"]
@@ -216,6 +217,15 @@ def test_booking_answers_201_with_a_code_and_a_manage_link(app, client, desk):
         assert appointment.needs == {"interpreter": "ar", "wheelchair": True,
                                      "sign_language": False}
         assert appointment.booked_by_id is None
+
+
+def test_the_manage_link_is_under_public_url_whatever_the_host_header(make_app, desk):
+    client = make_app(PUBLIC_URL="https://rantevou.example.gr").test_client()
+    response = client.post("/api/v1/appointments", json=request_body(desk),
+                           headers={"Host": "phishing.example"})
+    assert response.status_code == 201
+    assert response.json["manage_url"].startswith(
+        "https://rantevou.example.gr/appointments/" + response.json["code"] + "/")
 
 
 def test_booking_with_identifiers_keeps_the_required_ones(app, client, desk):
