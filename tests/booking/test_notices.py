@@ -247,6 +247,8 @@ def test_reminders_run_twice_send_one_mail_each(app, runner, mailing, place):
     move_to(app, first, tomorrow_at(app, place, 9))
     move_to(app, second, tomorrow_at(app, place, 11))
     move_to(app, phone, tomorrow_at(app, place, 10))
+    # The day after tomorrow: 00:30 there is tomorrow in UTC, but not in Athens.
+    move_to(app, later, tomorrow_at(app, place, 0) + timedelta(days=1, minutes=30))
     mailing.messages.clear()
 
     result = runner.invoke(args=["notify", "reminders"])
