@@ -456,3 +456,32 @@ def test_the_staff_menu_links_to_appointments(app, desk):
         as_text=True)
     index = client_of(app, desk, "clerk_a").get("/staff/appointments/").get_data(as_text=True)
     assert "/staff/appointments/ATH1/book" in index and "THE1" not in index
+
+
+@pytest.mark.parametrize("value", ["\x00", "٣", "99999999999999999999", "0001-01-01",
+                                   "31/12/9999", "Ω" * 300, "9999-12-31T23:59:59-05:00"])
+def test_hostile_parameters_get_no_server_error(app, desk, value):
+    clerk, ngo = client_of(app, desk, "clerk_a"), client_of(app, desk, "ngo_x")
+    day = desk["day"].isoformat()
+    chosen = {"service": "family", "day": day}
+    for client, path, args, data in (
+            (clerk, "/staff/appointments/ATH1", {}, None),
+            (clerk, "/staff/appointments/ATH1/book", {}, None),
+            (clerk, "/staff/appointments/ATH1/book", chosen, details()),
+            (ngo, "/staff/appointments/organisation/book", {**chosen, "office": "ATH1"},
+             details()),
+            (ngo, "/staff/appointments/organisation", {}, None)):
+        for field in ("day", "view", "service", "office", "show", "page"):
+            response = client.get(path, query_string={**args, field: value})
+            assert response.status_code < 500, (path, field, value)
+        if data is not None:
+            # (Not the name: "1e309" has a letter, so it is a name. NGO staff choose no pool.)
+            fields = ["start", "language", "interpreter", "phone", "email"]
+            if "organisation" not in path:
+                fields += ["pool", "channel"]
+            for field in fields:
+                response = client.post(path, query_string=args, data={
+                    **data, "start": start_at(app, desk, 9), field: value})
+                assert response.status_code < 500, (path, field, value)
+                assert count_rows(app) == 0, (path, field, response.status_code)
+    assert count_rows(app) == 0  # every probe had one hostile value: nothing booked
