@@ -148,3 +148,29 @@ def test_the_journey_works_without_javascript(app, place, browser, live_server):
     finally:
         context.close()
     assert len(booked(app)) == 1
+
+
+def test_an_office_with_proof_of_work_books_after_the_browser_solves_it(app, page, live_server,
+                                                                       axe_scan):
+    with app.app_context():
+        office = create_office(code="THE1", holiday_country=None, min_notice_hours=0)
+        office.proof_of_work = True
+        add_rule(office, weekdays=[1, 2, 3, 4, 5, 6, 7], start_time=time(9),
+                 end_time=time(12), seats={"public": 3})
+        create_service(code="parking", offices=[office], duration_minutes=15,
+                       name={"el": "Κάρτα στάθμευσης", "en": "Parking permit"})
+        db.session.commit()
+    page.goto(f"{live_server.url}/book?service=parking&lang=en")
+    page.locator("button.cd-month__day--free").first.click()
+    page.locator("input[name=start]").first.check()
+    page.locator(".cd-times-form button[type=submit]").click()
+    page.fill("#name", "Amina Haddad")
+    page.fill("#email", "amina@example.org")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/check")
+    page.locator("altcha-widget").get_by_text("I am not a robot").wait_for()
+    assert axe_scan() == []
+    tab_to(page, "main form button.govgr-btn-primary")
+    page.keyboard.press("Enter")  # the widget solves, then sends the form
+    page.wait_for_url("**/book/confirmation", timeout=30_000)
+    assert len(booked(app)) == 1
