@@ -328,3 +328,21 @@ def test_an_expired_confirm_link_says_book_again(app, client, place, pending):
     opened(client, pending)
     html = text(client.get(f"/appointments/{pending.code}"))
     assert "This booking was not confirmed in time" in html and "/reschedule" not in html
+
+
+@pytest.mark.parametrize("value", ["\x00", "99999999999999999999", "-1", "9999-12-31",
+                                   "0001-01-01", "2026-02-30", "2026-13", "²", "Ω" * 300,
+                                   "2026-12-08T09:00:00", "2026-12-08T09:00:00+99:00"])
+def test_hostile_values_reach_the_holder_s_pages_without_a_5xx(app, client, link, value):
+    opened(client, link)
+    before = load(app, link)
+    for response in (
+            client.get(f"/appointments/{link.code}/reschedule", query_string={"month": value}),
+            client.get(f"/appointments/{link.code}/reschedule", query_string={"day": value}),
+            client.post(f"/appointments/{link.code}/reschedule", query_string={"day": value},
+                        data={"start": value}),
+            client.get(f"/appointments/{link.code}.ics", query_string={"token": value})):
+        assert response.status_code < 500, (response.request.url, response.status_code)
+    after = load(app, link)
+    assert (after.status, after.start_dt, after.sequence) == (
+        before.status, before.start_dt, before.sequence)

@@ -4,6 +4,7 @@ that rolled back; reminders once each, however often and however concurrently th
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -291,6 +292,37 @@ def test_a_concurrent_run_that_read_the_same_appointments_sends_nothing(app, mai
     with app.app_context():
         assert uow.run(notices.send_reminders) == []
     assert outbox_count(app) == 2  # the booking's mail and one reminder
+
+
+def test_two_runs_at_once_remind_each_appointment_once(app, mailing, place):
+    """Two ``notify reminders`` racing (threads, each its own connection): one mail each."""
+    links = [book(app, place, next_weekday(2), 9 + n // 3, 15 * (n % 3),
+                  email=f"p{n}@example.gr") for n in range(9)]
+    for n, link in enumerate(links):
+        move_to(app, link, tomorrow_at(app, place, 9) + timedelta(minutes=15 * n))
+    mailing.messages.clear()
+    barrier = threading.Barrier(2)
+    queued, errors = [], []
+
+    def run():
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                queued.extend(uow.run(notices.send_reminders))
+                db.session.remove()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert len(queued) == len(set(queued)) == 9
+    with app.app_context():
+        reminded = db.session.scalar(select(func.count(OutboxMail.id)).where(
+            OutboxMail.subject.like("Υπενθύμιση%") | OutboxMail.subject.like("Reminder%")))
+    assert reminded == 9
 
 
 def test_reminders_skip_cancelled_unconfirmed_and_reminded(app, runner, mailing, place):
