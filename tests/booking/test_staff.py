@@ -485,3 +485,27 @@ def test_hostile_parameters_get_no_server_error(app, desk, value):
                 assert response.status_code < 500, (path, field, value)
                 assert count_rows(app) == 0, (path, field, response.status_code)
     assert count_rows(app) == 0  # every probe had one hostile value: nothing booked
+
+
+def test_staff_forms_carry_and_need_their_csrf_token(app, desk, make_app):
+    """With CSRF protection on (as in production), each form works with its token only."""
+    guarded = make_app(RATELIMIT_ENABLED=False)
+    clerk = guarded.test_client()
+    with guarded.app_context():
+        sign_in_client(clerk, db.session.get(StaffUser, desk["users"]["clerk_a"]))
+    url = f"/staff/appointments/ATH1/book?service=family&day={desk['day']}"
+    data = {"start": start_at(app, desk, 9), **details()}
+    assert clerk.post(url, data=data).status_code == 400  # refused: no token
+    assert count_rows(app) == 0
+    page = clerk.get(url).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    booked = clerk.post(url, data={**data, "csrf_token": token})
+    assert booked.status_code == 302
+    code = appointments(app)[0][0]
+    _begun(app, code)
+    assert clerk.post(f"/staff/appointments/ATH1/{code}/attended").status_code == 400
+    shown = clerk.get(f"/staff/appointments/ATH1/{code}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', shown).group(1)
+    assert clerk.post(f"/staff/appointments/ATH1/{code}/attended",
+                      data={"csrf_token": token}).status_code == 302
+    assert appointments(app)[0][4] == AppointmentStatus.attended
