@@ -130,6 +130,9 @@ class DefaultConfig:
     BOOKING_CAP_PER_CITIZEN = 1
     #: The longest window (days) one availability request may ask for.
     AVAILABILITY_MAX_DAYS = 62
+    #: How often (seconds) a kept availability answer looks at its office's seats again:
+    #: another process's booking shows within this time, this process's at once.
+    AVAILABILITY_CACHE_SECONDS = 1.0
 
 
 #: Environment variables read without the ``CITIZEN_DESK_`` prefix.

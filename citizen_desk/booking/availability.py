@@ -18,12 +18,16 @@ are counted as plain tuples before the ones answered become ``Slot``s.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from time import monotonic
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from flask import current_app, has_app_context
+from sqlalchemy import case, event, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from citizen_desk.booking.models import SeatClaim
 from citizen_desk.catalog.hours import closed_days
@@ -290,3 +294,181 @@ def days_with_free_slots(office: Office, service: Service, first: date, last: da
         day = slot.start.astimezone(office.zone).date()
         counts[day] = counts.get(day, 0) + 1
     return counts
+
+
+# -- answers kept per process -----------------------------------------------------------------
+#
+# A window of 60 days costs tens of milliseconds to compute and to write as JSON, and is
+# asked for far more often than seats change. ``AnswerCache`` keeps an answer (the bytes
+# of the API's reply, say) for as long as nothing it depends on changed:
+#
+# - the office's seat ledger: a *stamp* of its future claims (how many, the newest id,
+#   how many expire, how many belong to an appointment, the next expiry) read in one
+#   statement, at most every ``AVAILABILITY_CACHE_SECONDS`` (default 1 s) and at once
+#   after this process committed a change to any seat claim (``ledger_generation``);
+#   every write of the booking operations changes the stamp;
+# - the catalog (the office, its rules and closures, the service): its revision, as the
+#   catalog's own search cache sees it (``catalog/search/cache.py``);
+# - time: an answer ends at the next expiry of a claim (a hold or a released seat),
+#   when its first free time comes within the office's notice, and at midnight at the
+#   office (today and the horizon move).
+#
+# Another process's booking is thus seen within a second, this process's at once; the
+# seat ledger refuses a seat that was taken meanwhile whatever an answer said.
+
+_generation_lock = threading.Lock()
+_ledger_generation = 0
+_LEDGER_CHANGED = "citizen_desk.booking.ledger_changed"
+
+
+def ledger_generation() -> int:
+    """How many transactions of this process that wrote seat claims have committed."""
+    return _ledger_generation
+
+
+@event.listens_for(Session, "before_flush")
+def _note_claims_flushed(session, flush_context, instances):
+    if not session.info.get(_LEDGER_CHANGED) and any(
+            isinstance(obj, SeatClaim) for obj in (*session.new, *session.dirty,
+                                                    *session.deleted)):
+        session.info[_LEDGER_CHANGED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_claims_written(state):
+    # The operations update and delete claims with bulk statements, which skip the flush.
+    if (state.is_update or state.is_delete or state.is_insert) and getattr(
+            getattr(state.statement, "table", None), "name", None) == SeatClaim.__tablename__:
+        state.session.info[_LEDGER_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _count_ledger_commit(session):
+    global _ledger_generation
+    if session.info.pop(_LEDGER_CHANGED, False):
+        with _generation_lock:
+            _ledger_generation += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _no_ledger_change_after_rollback(session):
+    session.info.pop(_LEDGER_CHANGED, None)
+
+
+@dataclass(frozen=True)
+class LedgerStamp:
+    """What an office's future seat claims looked like, in one row (see above)."""
+
+    office_id: int
+    value: tuple
+    next_expiry: datetime | None
+    generation: int
+    revision: int
+
+
+def _catalog_revision() -> int:
+    from citizen_desk.catalog.search.cache import EXTENSION
+    cache = current_app.extensions.get(EXTENSION) if has_app_context() else None
+    return cache.revision() if cache is not None else 0
+
+
+def ledger_stamp(office_id: int, *, now: datetime | None = None) -> LedgerStamp:
+    """The stamp of ``office_id``'s claims of slots from ``now`` on, in one statement."""
+    now = now or utcnow()
+    generation = _ledger_generation  # read first: a later commit makes the stamp look older
+    row = db.session.execute(
+        select(func.count(SeatClaim.id), func.max(SeatClaim.id),
+               func.count(SeatClaim.expires_dt), func.count(SeatClaim.appointment_id),
+               func.min(case((SeatClaim.expires_dt > now, SeatClaim.expires_dt))))
+        .where(SeatClaim.office_id == office_id, SeatClaim.start_dt >= now)).one()
+    next_expiry = row[4]
+    if next_expiry is not None and next_expiry.tzinfo is None:  # min() of SQLite's text
+        next_expiry = datetime.fromisoformat(str(next_expiry)).replace(tzinfo=timezone.utc)
+    return LedgerStamp(office_id, (row[0], row[1], row[2], row[3], next_expiry), next_expiry,
+                       generation, _catalog_revision())
+
+
+@dataclass
+class _Entry:
+    value: object
+    stamp: LedgerStamp
+    valid_until: datetime
+    checked: float
+
+
+class AnswerCache:
+    """A small LRU of answers per process, each valid while its office's ledger stamp,
+    the catalog's revision and its time limit hold (see above)."""
+
+    #: However quiet the office, an answer is computed again after this long.
+    LONGEST = timedelta(minutes=5)
+
+    def __init__(self, seconds: float = 1.0, size: int = 128):
+        self.seconds = seconds
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        """The answer kept for ``key`` if it still holds, else ``None`` (may read one stamp)."""
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is not None:
+                self._items.move_to_end(key)
+        if entry is None:
+            return None
+        if utcnow() >= entry.valid_until or _catalog_revision() != entry.stamp.revision:
+            self._drop(key, entry)
+            return None
+        fresh = monotonic() - entry.checked < self.seconds
+        if fresh and entry.stamp.generation == _ledger_generation:
+            return entry.value
+        stamp = ledger_stamp(entry.stamp.office_id)
+        if stamp.value != entry.stamp.value or stamp.revision != entry.stamp.revision:
+            self._drop(key, entry)
+            return None
+        with self._lock:
+            if self._items.get(key) is entry:
+                self._items[key] = _Entry(entry.value, stamp, entry.valid_until,
+                                          monotonic())
+        return entry.value
+
+    def put(self, key, value, stamp: LedgerStamp, office: Office, slots: list[Slot]):
+        """Keep ``value``, computed from ``slots`` of ``office`` after ``stamp`` was read."""
+        now = utcnow()
+        limits = [now + self.LONGEST]
+        midnight = datetime.combine(now.astimezone(office.zone).date() + timedelta(days=1),
+                                    time.min).replace(tzinfo=office.zone)
+        limits.append(midnight.astimezone(timezone.utc))
+        if stamp.next_expiry is not None:
+            limits.append(stamp.next_expiry)
+        if slots:
+            limits.append(min(slot.start for slot in slots)
+                          - timedelta(hours=office.min_notice_hours))
+        entry = _Entry(value, stamp, min(limits), monotonic())
+        with self._lock:
+            self._items[key] = entry
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def _drop(self, key, entry):
+        with self._lock:
+            if self._items.get(key) is entry:
+                del self._items[key]
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+
+
+ANSWERS = "citizen_desk.booking.answers"
+
+
+def answers() -> AnswerCache:
+    """The application's cache of availability answers (made on first use)."""
+    cache = current_app.extensions.get(ANSWERS)
+    if cache is None:
+        cache = current_app.extensions.setdefault(ANSWERS, AnswerCache(
+            seconds=float(current_app.config.get("AVAILABILITY_CACHE_SECONDS", 1.0))))
+    return cache
