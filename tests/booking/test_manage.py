@@ -346,3 +346,20 @@ def test_hostile_values_reach_the_holder_s_pages_without_a_5xx(app, client, link
     after = load(app, link)
     assert (after.status, after.start_dt, after.sequence) == (
         before.status, before.start_dt, before.sequence)
+
+
+def test_guessing_links_is_rate_limited(make_app, monkeypatch, place, link):
+    """The look-ups that take a token share the address's look-up budget; the holder's own
+    pages (the session's) do not spend it."""
+    monkeypatch.delenv("RATELIMIT_ENABLED", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    limited = make_app(LOOKUP_RATE_LIMIT="3 per minute", WTF_CSRF_ENABLED=False)
+    client = limited.test_client()
+    assert client.get(link.url).status_code == 303
+    for _ in range(5):
+        assert client.get(f"/appointments/{link.code}").status_code == 200
+    assert client.get(f"/appointments/{link.code}/WRONGWRONGWRONGWRONGWRONG").status_code == 404
+    assert client.get(f"/appointments/{link.code}.ics?token=x").status_code == 404
+    refused = client.get(link.url)  # even the right link, once the budget is spent
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert client.get(f"/appointments/{link.code}/{link.token}/confirm").status_code == 429
