@@ -21,13 +21,13 @@ import math
 from datetime import datetime, timedelta
 
 import phonenumbers
-from flask import (Blueprint, abort, current_app, make_response, redirect, render_template,
+from flask import (Blueprint, abort, make_response, redirect, render_template,
                    request, session, url_for)
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from citizen_desk.booking import availability, identity, operations, picker
+from citizen_desk.booking import availability, identity, notices, operations, picker
 from citizen_desk.booking.forms import BookForm, DetailsForm, TimeForm
 from citizen_desk.booking.models import AppointmentStatus, Channel
 from citizen_desk.booking.operations import CapReached, SlotTaken
@@ -149,17 +149,9 @@ def _time_url(service: Service, office: Office, day) -> str:
 
 
 def manage_url(code: str, token: str) -> str:
-    """The absolute manage link of an appointment (``booking_manage.show``)."""
-    if "booking_manage.show" in current_app.view_functions:
-        return url_for("booking_manage.show", code=code, token=token, _external=True)
-    return f"{request.url_root}appointments/{code}/{token}"
-
-
-def ics_url(code: str, token: str) -> str:
-    """The ``.ics`` download of an appointment (``booking_manage.ics``)."""
-    if "booking_manage.ics" in current_app.view_functions:
-        return url_for("booking_manage.ics", code=code, token=token)
-    return f"{request.script_root}/appointments/{code}.ics?token={token}"
+    """The absolute manage link of an appointment, as its mails write it: under
+    ``PUBLIC_URL`` when set, since the request's ``Host`` is the client's to choose."""
+    return notices.absolute_url("booking_manage.show", code=code, token=token)
 
 
 # -- service and office ------------------------------------------------------------------------
@@ -431,7 +423,8 @@ def confirmation():
     response = make_response(render_template(
         "booking/confirmation.html", appointment=appointment, office=appointment.office,
         service=appointment.service, manage_link=manage_url(appointment.code, token),
-        ics_link=ics_url(appointment.code, token), minutes_left=minutes_left))
+        ics_link=url_for("booking_manage.ics", code=appointment.code, token=token),
+        minutes_left=minutes_left))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
