@@ -8,6 +8,7 @@ environment the servers will get. ``path`` may be a list, gone through in turn.
 
 from urllib.parse import quote
 
+from bench import booking_data
 from bench.catalog_data import prepare as prepare_catalog
 
 #: Distinct searches, more than the API's result cache holds: each one is computed.
@@ -31,4 +32,9 @@ SCENARIOS = [
     {"name": "catalog page search (HTML)",
      "path": "/services?lang=el&q=" + quote("βεβαιωση"), "baseline": "/",
      "prepare": prepare_catalog},
+    # A busy office (bench/booking_data.py): 60 days of free times, a 15- and a 30-minute service.
+    {"name": "availability API, 60 days", "path": booking_data.paths(), "baseline": "/json",
+     "prepare": booking_data.prepare},
+    {"name": "availability API, 1,600 windows", "path": booking_data.distinct_paths(),
+     "baseline": "/json", "prepare": booking_data.prepare},
 ]
