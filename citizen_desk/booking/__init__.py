@@ -11,8 +11,12 @@ def init_app(app):
     from citizen_desk.booking import views
     from citizen_desk.core import menus
 
+    from flask_babel import lazy_gettext as _l
+
     app.register_blueprint(views.bp)
     menus.add_section(app, "catalog.service", "booking/_book_button.html")
+    menus.add_item(app, "footer", "booking.start", _l("Book an appointment"), order=20)
+    menus.add_item(app, "footer", "booking.privacy", _l("Privacy notice"), order=90)
 
     from citizen_desk.booking.api import api
     from citizen_desk.extensions import csrf
