@@ -30,3 +30,5 @@ def init_app(app):
 
     from citizen_desk.booking import staff
     staff.init_app(app)
+
+    from citizen_desk.booking import demo  # noqa: F401  (registers its seeder)
