@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
@@ -140,9 +140,22 @@ def _taken(taken: operations.SlotTaken, office):
 @api.get("/offices/<office>/services/<service>/availability")
 @permission(public)
 @limits.booking
+def availability_of(office, service):
+    """The free public times of ``service`` at ``office`` from ``from`` to ``to`` (local dates).
+
+    An answer is kept (its bytes, per address and language) while the office's seats,
+    the catalog and the time allow (``availability.AnswerCache``); a bad parameter is
+    parsed, and refused, every time.
+    """
+    key = ("availability", office, service, request.query_string, current_language())
+    body = availability.answers().get(key)
+    if body is None:
+        return _availability_answer(office, service, key=key)
+    return current_app.response_class(body, mimetype="application/json")
+
+
 @use_kwargs(AvailabilityQuery, location="query")
-def availability_of(office, service, first, last):
-    """The free public times of ``service`` at ``office`` from ``from`` to ``to`` (local dates)."""
+def _availability_answer(office, service, first, last, key):
     found, wanted = _office(office), _service(service)
     if found is None or found.retired:
         return error_response(404, _("There is no office with this code."))
@@ -153,6 +166,7 @@ def availability_of(office, service, first, last):
     except ValidationError as problem:
         return error_response(404, problem.message)
     first, last = _window(found, first, last)
+    stamp = availability.ledger_stamp(found.id)  # before the seats are read
     # Only days that can hold a bookable time are computed: today to the office's horizon.
     today = found.today()
     horizon = today + timedelta(days=found.max_days_ahead)
@@ -160,7 +174,9 @@ def availability_of(office, service, first, last):
     if max(first, today) <= min(last, horizon):
         slots = availability.free_slots(found, wanted, max(first, today), min(last, horizon))
     window = Window(found.code, wanted.code, found.timezone, first, last, _local(slots, found))
-    return jsonify(dump(AvailabilitySchema(), window, language=current_language()))
+    body = jsonify(dump(AvailabilitySchema(), window, language=current_language())).get_data()
+    availability.answers().put(key, body, stamp, found, slots)
+    return current_app.response_class(body, mimetype="application/json")
 
 
 def _window(office, first: date | None, last: date | None) -> tuple[date, date]:

