@@ -402,7 +402,7 @@ def test_the_cap_per_citizen_is_a_clear_error(app, client, place):
     second = app.test_client()
     response = book_through_pages(app, second, place, next_weekday(3), 10)
     assert response.status_code == 409
-    assert "most appointments allowed" in text(response)
+    assert "μέγιστο αριθμό ραντεβού" in text(response)
     assert len(appointments(app)) == 1
 
 
