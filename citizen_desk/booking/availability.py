@@ -130,10 +130,11 @@ _Row = tuple
 
 
 def _grid_rows(office: Office, service: Service, first: date, last: date, pool: str,
-               now: datetime) -> list[_Row]:
+               now: datetime, notice: bool = True) -> list[_Row]:
     """``grid`` as plain tuples, sorted by start and lane (``free_slots`` counts them)."""
     zone = office.zone
-    earliest = first_bookable(office, now)
+    # Staff booking for a caller may take any time not yet begun; citizens give notice.
+    earliest = first_bookable(office, now) if notice else now
     last = min(last, last_bookable_day(office, now))
     closed: dict[date, list] = {}
     for closure in closed_days(office, first, last):
@@ -166,7 +167,7 @@ def _grid_rows(office: Office, service: Service, first: date, last: date, pool: 
 
 
 def grid(office: Office, service: Service, first: date, last: date, pool: str, *,
-         now: datetime | None = None) -> list[Slot]:
+         now: datetime | None = None, notice: bool = True) -> list[Slot]:
     """Every start time in [first, last] (local dates) the rules give ``service`` in ``pool``.
 
     Closures, holidays, the office's notice and horizon are applied; seats
@@ -174,7 +175,7 @@ def grid(office: Office, service: Service, first: date, last: date, pool: str, *
     beyond those ``load_office`` loaded.
     """
     return [Slot(*row) for row in _grid_rows(office, service, first, last, pool,
-                                            now or utcnow())]
+                                            now or utcnow(), notice)]
 
 
 def _rule_rows(cells, day, closures, zone, midnight, needed, lane, seats,
@@ -245,13 +246,14 @@ def free_seats(slot: Slot, claims: set) -> list[int]:
 
 def free_slots(office: Office, service: Service, first: date, last: date, *,
                pool: str = "public", now: datetime | None = None,
-               include_full: bool = False) -> list[Slot]:
+               include_full: bool = False, notice: bool = True) -> list[Slot]:
     """The slots of [first, last] with their free seats; full ones only if ``include_full``.
 
     ``office`` should come from ``load_office`` (its rules and closures loaded).
+    ``notice=False`` (staff booking for a caller) ignores the office's minimum notice.
     """
     now = now or utcnow()
-    rows = _grid_rows(office, service, first, last, pool, now)
+    rows = _grid_rows(office, service, first, last, pool, now, notice)
     if not rows:
         return []
     claims = _claim_rows(office.id, pool, rows[0][0], max(row[4][-1] for row in rows)
@@ -295,21 +297,22 @@ def _merge_lanes(slots: list[Slot]) -> list[Slot]:
 
 
 def find_slot(office: Office, service: Service, start: datetime, pool: str, *,
-              now: datetime | None = None) -> Slot | None:
+              now: datetime | None = None, notice: bool = True) -> Slot | None:
     """The grid slot that starts at ``start`` (aware), or ``None`` if none does."""
     local_day = start.astimezone(office.zone).date()
-    for slot in grid(office, service, local_day, local_day, pool, now=now):
+    for slot in grid(office, service, local_day, local_day, pool, now=now, notice=notice):
         if slot.start == start:
             return slot
     return None
 
 
 def nearest_free(office: Office, service: Service, start: datetime, pool: str, *,
-                 count: int = 3, now: datetime | None = None) -> list[Slot]:
+                 count: int = 3, now: datetime | None = None,
+                 notice: bool = True) -> list[Slot]:
     """Up to ``count`` free slots closest in time to ``start`` within a week either side."""
     local_day = start.astimezone(office.zone).date()
     slots = free_slots(office, service, local_day - timedelta(days=7),
-                       local_day + timedelta(days=7), pool=pool, now=now)
+                       local_day + timedelta(days=7), pool=pool, now=now, notice=notice)
     slots.sort(key=lambda slot: abs((slot.start - start).total_seconds()))
     return sorted(slots[:count], key=lambda slot: slot.start)
 

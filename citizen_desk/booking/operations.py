@@ -86,16 +86,20 @@ def check_pool(pool: str):
         raise ValidationError.at("pool", _l("Choose the public, staff or NGO seats."))
 
 
-def slot_at(office: Office, service: Service, start: datetime, pool: str) -> Slot:
-    """The bookable slot at ``start``, or a translated error saying why there is none."""
+def slot_at(office: Office, service: Service, start: datetime, pool: str, *,
+            notice: bool = True) -> Slot:
+    """The bookable slot at ``start``, or a translated error saying why there is none.
+
+    ``notice=False``: staff booking for a caller, who may take a time later today.
+    """
     if start.tzinfo is None:
         raise ValidationError.at("start", _l("Give the time with its UTC offset."))
     now = utcnow()
     if start <= now:
         raise ValidationError.at("start", _l("This time has passed. Choose a later one."))
-    slot = availability.find_slot(office, service, start, pool, now=now)
+    slot = availability.find_slot(office, service, start, pool, now=now, notice=notice)
     if slot is None:
-        if start < availability.first_bookable(office, now):
+        if notice and start < availability.first_bookable(office, now):
             raise ValidationError.at("start", _l(
                 "Appointments must be booked at least %(hours)s hours ahead.",
                 hours=office.min_notice_hours))
@@ -117,7 +121,7 @@ def _claim_filter(office_id: int, slot: Slot, pool: str):
 
 def _claim(office: Office, service: Service, slot: Slot, pool: str, *,
            appointment: Appointment | None = None, hold_key: str | None = None,
-           expires: datetime | None = None) -> int:
+           expires: datetime | None = None, notice: bool = True) -> int:
     """Take one seat of every grid slot of ``slot`` (the same seat number); return it.
 
     Raises ``SlotTaken`` with the nearest free times when no seat is left.
@@ -143,7 +147,8 @@ def _claim(office: Office, service: Service, slot: Slot, pool: str, *,
         except IntegrityError:
             continue  # another request took this seat a moment ago: try the next one
         return seat
-    raise SlotTaken(availability.nearest_free(office, service, slot.start, pool, now=now))
+    raise SlotTaken(availability.nearest_free(office, service, slot.start, pool, now=now,
+                                              notice=notice))
 
 
 def _release(appointment: Appointment, now: datetime, claim_ids: list[int] | None = None):
@@ -291,8 +296,9 @@ def book(office: Office, service: Service, start: datetime, details: dict, *,
     token)`` builds the link for the mails.
     """
     check_pool(pool)
-    check_bookable(office, service, online=channel in (Channel.online, Channel.api))
-    slot = slot_at(office, service, start, pool)
+    online = channel in (Channel.online, Channel.api)
+    check_bookable(office, service, online=online)
+    slot = slot_at(office, service, start, pool, notice=online)
     now = utcnow()
     pending = bool(office.confirm_by_email and channel == Channel.online and details.get("email"))
     confirm_by = (now + timedelta(minutes=_setting("BOOKING_CONFIRM_MINUTES", 30))
@@ -310,7 +316,8 @@ def book(office: Office, service: Service, start: datetime, details: dict, *,
     seat = _take_hold(office, slot, pool, hold_key, appointment, confirm_by)
     if seat is None:
         release_hold(hold_key)
-        seat = _claim(office, service, slot, pool, appointment=appointment, expires=confirm_by)
+        seat = _claim(office, service, slot, pool, appointment=appointment, expires=confirm_by,
+                      notice=online)
     appointment.seat_no = seat
     _claim_cap(appointment, list(citizen_keys), now)
     token = AppointmentToken.issue(appointment)
@@ -392,7 +399,7 @@ def reschedule(appointment: Appointment, start: datetime, *, hold_key: str | Non
         raise NotChangeable()
     office, service, pool = appointment.office, appointment.service, appointment.pool
     check_bookable(office, service, online=False)
-    slot = slot_at(office, service, start, pool)
+    slot = slot_at(office, service, start, pool, notice=by_staff is None)
     if slot.start == appointment.start_dt:
         raise ValidationError.at("start", _l("This is the time you already have."))
     old_start = appointment.start_dt
@@ -404,7 +411,8 @@ def reschedule(appointment: Appointment, start: datetime, *, hold_key: str | Non
     seat = _take_hold(office, slot, pool, hold_key, appointment, expires)
     if seat is None:
         release_hold(hold_key)
-        seat = _claim(office, service, slot, pool, appointment=appointment, expires=expires)
+        seat = _claim(office, service, slot, pool, appointment=appointment, expires=expires,
+                      notice=by_staff is None)
     _release(appointment, now, old_claims)
     appointment.start_dt, appointment.end_dt = slot.start, slot.end
     appointment.lane, appointment.seat_no = slot.lane, seat

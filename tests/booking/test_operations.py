@@ -183,3 +183,35 @@ def test_staff_close_an_appointment_that_began(bookable):
     booked.appointment.start_dt = utcnow() - timedelta(minutes=5)
     ops.close(booked.appointment, AppointmentStatus.attended)
     assert booked.appointment.status == AppointmentStatus.attended
+
+
+def test_staff_book_a_caller_later_today_citizens_give_notice(app_ctx):
+    from datetime import time
+
+    from citizen_desk.booking.models import Channel
+    from tests.factories import add_rule, create_office, create_service, create_user
+    office = create_office(holiday_country=None, min_notice_hours=12)
+    add_rule(office, weekdays=[1, 2, 3, 4, 5, 6, 7], start_time=time(0), end_time=time(23, 59),
+             seats={"public": 1, "staff": 1})
+    service = create_service(offices=[office])
+    office = availability.load_office(office.id)
+    soon = utcnow().replace(second=0, microsecond=0) + timedelta(hours=1)
+    soon += timedelta(minutes=-soon.minute % 15)
+    if soon.astimezone(office.zone).time() >= time(23, 45):
+        soon += timedelta(minutes=15)
+    with pytest.raises(ValidationError), uow.savepoint():
+        ops.book(office, service, soon, DETAILS)
+    with pytest.raises(ValidationError), uow.savepoint():
+        ops.book(office, service, soon, DETAILS, pool="staff", channel=Channel.api)
+    booked = ops.book(office, service, soon, DETAILS, pool="staff", channel=Channel.phone)
+    assert booked.appointment.start_dt == soon
+    today = soon.astimezone(office.zone).date()
+    assert soon in [s.start for s in availability.free_slots(
+        office, service, today, today, pool="public", notice=False)]
+    assert soon not in [s.start for s in availability.free_slots(
+        office, service, today, today, pool="public")]
+    with pytest.raises(ValidationError), uow.savepoint():
+        ops.reschedule(booked.appointment, soon + timedelta(minutes=15))
+    clerk = create_user(role=None)
+    ops.reschedule(booked.appointment, soon + timedelta(minutes=15), by_staff=clerk)
+    assert booked.appointment.start_dt == soon + timedelta(minutes=15)

@@ -151,7 +151,7 @@ def time_rows(office: Office, service: Service, day: date, pools: tuple[str, ...
     rows: dict[datetime, TimeRow] = {}
     for pool in pools:
         for slot in availability.free_slots(office, service, day, day, pool=pool,
-                                            include_full=True):
+                                            include_full=True, notice=False):
             row = rows.setdefault(slot.start, TimeRow(slot.start, slot.end))
             row.free[pool] = slot.free
     for row in rows.values():
@@ -168,7 +168,7 @@ def free_days(office: Office, service: Service, first: date,
     starts = set()
     for pool in pools:
         starts.update(slot.start for slot in availability.free_slots(
-            office, service, first, last, pool=pool))
+            office, service, first, last, pool=pool, notice=False))
     counts: dict[date, int] = {}
     for start in starts:
         day = start.astimezone(office.zone).date()
