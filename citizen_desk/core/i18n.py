@@ -132,7 +132,15 @@ def format_local(value, pattern: str = "full", tz: str | None = None) -> str:
     raise TypeError(f"cannot format {type(value).__name__} as a date")
 
 
+def _remember_explicit_language():
+    # Flask-Babel asks for the locale only when something is translated: a page that
+    # redirects at once (``/book?service=…&lang=en``) must still remember the choice.
+    if _valid(request.args.get("lang")) and session.get("lang") != request.args["lang"]:
+        select_locale()
+
+
 def init_app(app):
+    app.before_request(_remember_explicit_language)
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.globals.update(
         current_language=current_language,

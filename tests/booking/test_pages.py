@@ -648,3 +648,11 @@ def test_the_manage_link_is_under_public_url_whatever_the_host_header(app, make_
     html = client.get("/book/confirmation", headers=headers).get_data(as_text=True)
     assert 'href="https://desk.example.gr/appointments/' in html
     assert "evil.example.com" not in html
+
+
+def test_english_chosen_on_the_first_link_stays_after_its_redirect(client, place):
+    response = client.get("/book?service=family-status&lang=en")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"])
+    assert 'lang="en"' in page.get_data(as_text=True)
+    assert "Which day suits you?" in text(page)
