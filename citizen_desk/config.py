@@ -134,6 +134,9 @@ class DefaultConfig:
     #: another process's booking shows within this time, this process's at once.
     AVAILABILITY_CACHE_SECONDS = 1.0
 
+    #: Recalls of a called ticket before it counts as a no-show.
+    QUEUE_MAX_RECALLS = 3
+
 
 #: Environment variables read without the ``CITIZEN_DESK_`` prefix.
 PLAIN_ENV = ("SECRET_KEY", "REDIS_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_USER",

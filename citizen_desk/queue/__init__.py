@@ -1,0 +1,12 @@
+"""The walk-in queue: tickets, their numbering, and the clerks who call them.
+
+``models.py`` holds tickets, the per-day numbering row and who holds which
+counter; ``operations.py`` issues tickets (numbered atomically, idempotent
+per kiosk key) and moves them through their states with guarded UPDATEs, so
+that no interleaving calls one ticket twice; every transition is an event.
+"""
+from citizen_desk.queue import models  # noqa: F401  (registers the tables)
+
+
+def init_app(app):
+    """Nothing to register yet: the queue's pages and API come later."""
