@@ -119,6 +119,17 @@ class Knobs:
             raise ValueError(f"priority classes repeat: {classes!r}")
         object.__setattr__(self, "priority_classes", classes)
 
+    @classmethod
+    def from_mapping(cls, values) -> Knobs:
+        """The knobs from an office's stored settings (a dict, e.g. a JSON
+        column): a missing or empty setting keeps the default, an unknown
+        name is refused."""
+        values = {name: value for name, value in (values or {}).items() if value is not None}
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown policy settings {sorted(unknown)!r}")
+        return cls(**values)
+
     @property
     def early(self) -> timedelta:
         return timedelta(minutes=self.appointment_early_minutes)

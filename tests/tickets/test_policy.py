@@ -189,12 +189,20 @@ def test_enum_members_are_taken_by_value():
     assert candidate.kind == APPOINTMENT and candidate.is_appointment
 
 
+def test_knobs_from_an_offices_settings():
+    assert Knobs.from_mapping(None) == Knobs()
+    assert Knobs.from_mapping({"fairness_max_consecutive": 2, "fairness_wait_minutes": None,
+                               "priority_classes": ["senior", "disability"]}) == Knobs(
+        fairness_max_consecutive=2, priority_classes=("senior", "disability"))
+
+
 @pytest.mark.parametrize("bad", [
     lambda: Candidate(id=1, kind="vip", priority=None, issued_dt=NOW),
     lambda: Candidate(id=1, kind=WALK_IN, priority=None, issued_dt=NOW.replace(tzinfo=None)),
     lambda: Knobs(fairness_max_consecutive=-1),
     lambda: Knobs(fairness_wait_minutes=1.5),
     lambda: Knobs(priority_classes=("senior", "senior")),
+    lambda: Knobs.from_mapping({"fairness_k": 2}),
     lambda: History(("vip",)),
     lambda: next_ticket([walk_in(1, 1)], History(), KNOBS, NOW.replace(tzinfo=None)),
     lambda: order([walk_in(1, 1), walk_in(1, 2)], History(), KNOBS, NOW),
