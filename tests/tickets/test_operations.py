@@ -4,10 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from citizen_desk.booking.models import Appointment
 from citizen_desk.catalog.models import Counter, Service
 from citizen_desk.core.audit import AuditEntry
+from citizen_desk.core.db import utcnow
 from citizen_desk.core.events import Event
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
@@ -376,3 +378,50 @@ def test_default_order_puts_due_appointments_first():
     early = c(4, "A004", "appointment", None, 1, None, now, now + timedelta(minutes=20))
     assert [x.id for x in ops._default_order([walk, prio, due, early], [], {}, now)] == [
         3, 2, 1, 4]
+
+
+def _appointment(q, service, minutes=0, office=None) -> Appointment:
+    start = utcnow().replace(microsecond=0) + timedelta(minutes=minutes)
+    appointment = Appointment(code=f"K7M{abs(minutes) + 2:03d}",
+                              office=office or q.office, service=service, start_dt=start,
+                              end_dt=start + timedelta(minutes=15), name="Πολίτης")
+    db.session.add(appointment)
+    db.session.flush()
+    return appointment
+
+
+def test_an_appointment_checks_in_once_and_is_called_first_when_due(q):
+    walk_in = issue(q)
+    appointment = _appointment(q, q.a, minutes=-2)
+    ticket, created = ops.issue(q.office, q.a, appointment=appointment)
+    again, created_again = ops.issue(q.office, q.a, appointment=appointment)
+    assert (created, created_again, again.id) == (True, False, ticket.id)
+    assert (ticket.kind, ticket.appointment_id, ticket.number) == (
+        TicketKind.appointment, appointment.id, "A002")
+    assert ops.call_next(q.one, q.clerk).id == ticket.id
+    assert ops.call_next(q.one, q.clerk).id == walk_in.id
+
+
+def test_an_appointment_of_another_service_is_refused(q):
+    appointment = _appointment(q, q.b)
+    with pytest.raises(ValidationError) as refused:
+        ops.issue(q.office, q.a, appointment=appointment)
+    assert set(refused.value.errors) == {"appointment"}
+    assert db.session.query(Ticket).count() == 0
+
+
+def test_call_next_passes_over_a_ticket_another_clerk_has_locked(q, app_ctx, dialect):
+    """PostgreSQL: the best candidate is locked elsewhere; call_next takes the next at once."""
+    if dialect != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite serialises writers")
+    first, second = issue(q), issue(q)
+    db.session.commit()
+    with db.engine.connect() as other:
+        other.execute(text("SET lock_timeout = '5s'"))
+        other.execute(text("SELECT id FROM ticket WHERE id = :id FOR UPDATE"), {"id": first.id})
+        db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
+        called = ops.call_next(q.one, q.clerk)
+        assert called.id == second.id
+        db.session.commit()
+        other.rollback()
+    assert ops.call_next(q.one, q.clerk).id == first.id
