@@ -190,7 +190,7 @@ def test_the_staff_menu_is_reachable_on_a_phone(demo, live_server, new_page):
     sign_in(page, live_server.url)
     page.wait_for_url("**/staff/")
     menu = page.get_by_role("navigation", name="Μενού προσωπικού")
-    link = menu.get_by_role("link", name="Λογαριασμοί προσωπικού")
+    link = menu.get_by_role("link", name="Λογαριασμοί", exact=True)
     assert link.is_visible()
     box = link.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
