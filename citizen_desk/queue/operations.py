@@ -15,7 +15,6 @@ the caller's unit of work commits once.
 """
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +35,7 @@ from citizen_desk.core.errors import Conflict
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
+from citizen_desk.queue import policy as call_policy
 from citizen_desk.queue.models import (PRIORITY_CLASSES, Ticket, TicketKind, TicketSequence,
                                        TicketStatus)
 
@@ -277,41 +277,22 @@ class Call:
     called_dt: datetime
 
 
-def _default_order(candidates, history, knobs, now) -> list:
-    """Appointments due first (by their start), then priority classes, then the oldest issue."""
-    def key(c: Candidate):
-        due = c.kind == TicketKind.appointment.value and (
-            c.appointment_start is None or c.appointment_start <= now)
-        return (0 if due else 1, c.appointment_start if due else now,
-                0 if c.priority else 1, c.issued_dt, c.id)
-    return sorted(candidates, key=key)
+def policy_order(waiting: list[Candidate], history: list[Call], knobs: dict | None,
+                 now: datetime) -> list[Candidate]:
+    """``waiting`` in the order the office's call-next policy (``queue/policy.py``) calls them.
 
-
-def _order_function():
-    """The office's ordering: ``queue.policy`` when that module exists, else ``_default_order``.
-
-    Either way the answer is a function of ``(candidates, recent calls,
-    knobs, now)`` over this module's plain ``Candidate`` and ``Call``.
+    ``knobs``: the office's stored policy settings (``Knobs.from_mapping``).
     """
-    try:
-        policy = importlib.import_module("citizen_desk.queue.policy")
-    except ModuleNotFoundError as exc:
-        if exc.name != "citizen_desk.queue.policy":
-            raise
-        return _default_order
-
-    def by_policy(waiting, history, knobs, now):
-        mine = {c.id: c for c in waiting}
-        theirs = [policy.Candidate(id=c.id, kind=c.kind, priority=c.priority,
-                                   issued_dt=c.issued_dt, due_dt=c.appointment_start,
-                                   service_id=c.service_id) for c in waiting]
-        recent = policy.History(tuple(
-            policy.CALL_APPOINTMENT if call.kind == TicketKind.appointment.value
-            else policy.CALL_PRIORITY if call.priority else policy.CALL_WALK_IN
-            for call in history))
-        ordered = policy.order(theirs, recent, policy.Knobs(**(knobs or {})), now)
-        return [mine[c.id] for c in ordered]
-    return by_policy
+    mine = {c.id: c for c in waiting}
+    theirs = [call_policy.Candidate(id=c.id, kind=c.kind, priority=c.priority,
+                                    issued_dt=c.issued_dt, due_dt=c.appointment_start,
+                                    service_id=c.service_id) for c in waiting]
+    recent = call_policy.History(tuple(
+        call_policy.CALL_APPOINTMENT if call.kind == TicketKind.appointment.value
+        else call_policy.CALL_PRIORITY if call.priority else call_policy.CALL_WALK_IN
+        for call in history))
+    ordered = call_policy.order(theirs, recent, call_policy.Knobs.from_mapping(knobs), now)
+    return [mine[c.id] for c in ordered]
 
 
 def _waiting_for(counter: Counter):
@@ -345,20 +326,20 @@ def call_next(counter: Counter, clerk, *, policy=None, knobs: dict | None = None
     """Call the best waiting ticket to ``counter``; ``None`` when nobody waits for it.
 
     ``policy(candidates, history, knobs, now)`` orders the candidates (default:
-    ``queue.policy.order``, or ``_default_order`` until it exists). On
+    ``policy_order``, the office's call-next policy). On
     PostgreSQL each candidate, best first, is locked with ``SKIP LOCKED``: a
     ticket another clerk is calling is passed over, not waited for. The
     guarded UPDATE then decides in every case.
     """
     _check_counter(counter)
-    order = policy or _order_function()
+    order = policy or policy_order
     postgres = db.session.get_bind().dialect.name == "postgresql"
     for _ in range(_setting("QUEUE_CALL_ROUNDS", 5)):
         now = utcnow()
         waiting = candidates(counter)
         if not waiting:
             return None
-        ranked = order(waiting, recent_calls(counter.office_id), knobs or {}, now)
+        ranked = order(waiting, recent_calls(counter.office_id), knobs, now)
         for candidate in ranked[:LOCK_TRIES]:
             if postgres:
                 locked = db.session.scalar(
@@ -374,11 +355,14 @@ def call_next(counter: Counter, clerk, *, policy=None, knobs: dict | None = None
 
 
 def recall(ticket: Ticket, clerk=None) -> Ticket:
-    """Announce a called ticket again; past ``QUEUE_MAX_RECALLS`` recalls it is a no-show."""
+    """Announce a called ticket again; past ``QUEUE_MAX_RECALLS`` recalls it is a no-show.
+
+    ``called_dt`` stays the first call's: a recall is no new call for the policy's history.
+    """
     limit = _setting("QUEUE_MAX_RECALLS", 3)
     now = utcnow()
     if _move(ticket, (TicketStatus.called,), Ticket.recalls < limit,
-             recalls=Ticket.recalls + 1, called_dt=now):
+             recalls=Ticket.recalls + 1):
         _event("recalled", ticket, now, recalls=ticket.recalls)
         _audit("recall", ticket, clerk, recalls=ticket.recalls)
         return ticket

@@ -369,17 +369,6 @@ def test_events_carry_no_personal_data(q):
         assert "device-key" not in text and ticket.public_id not in text
 
 
-def test_default_order_puts_due_appointments_first():
-    now = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
-    c = ops.Candidate
-    walk = c(1, "A001", "walk_in", None, 1, None, now - timedelta(hours=1), None)
-    prio = c(2, "A002", "walk_in", "senior", 1, None, now - timedelta(minutes=5), None)
-    due = c(3, "A003", "appointment", None, 1, None, now, now - timedelta(minutes=1))
-    early = c(4, "A004", "appointment", None, 1, None, now, now + timedelta(minutes=20))
-    assert [x.id for x in ops._default_order([walk, prio, due, early], [], {}, now)] == [
-        3, 2, 1, 4]
-
-
 def _appointment(q, service, minutes=0, office=None) -> Appointment:
     start = utcnow().replace(microsecond=0) + timedelta(minutes=minutes)
     appointment = Appointment(code=f"K7M{abs(minutes) + 2:03d}",
@@ -425,3 +414,21 @@ def test_call_next_passes_over_a_ticket_another_clerk_has_locked(q, app_ctx, dia
         db.session.commit()
         other.rollback()
     assert ops.call_next(q.one, q.clerk).id == first.id
+
+
+def test_call_next_follows_the_office_policy_and_its_fairness_bound(q, monkeypatch):
+    """After three priority calls in a row, a walk-in waiting over 20 minutes goes first;
+    the office's knobs change the bound."""
+    start = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
+    at_time(monkeypatch, start)
+    walk_in = issue(q)
+    for minute in range(1, 6):
+        at_time(monkeypatch, start + timedelta(minutes=minute))
+        issue(q, priority="senior")
+    at_time(monkeypatch, start + timedelta(minutes=30))
+    calls = [ops.call_next(q.one, q.clerk) for _ in range(3)]
+    # The walk-in has waited 30 minutes: not long enough for an office that says 45.
+    calls.append(ops.call_next(q.one, q.clerk, knobs={"fairness_wait_minutes": 45}))
+    calls.append(ops.call_next(q.one, q.clerk))
+    assert [t.priority for t in calls] == ["senior"] * 4 + [None]
+    assert calls[4].id == walk_in.id
