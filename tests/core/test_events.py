@@ -168,8 +168,11 @@ def test_readers_resuming_after_an_id_never_miss_an_event_of_racing_writers(app_
     plans = [[(rng.choice(offices), rng.uniform(0, 0.015)) for _ in range(10)]
              for _ in range(8)]
 
-    def write(plan):
-        app = make_app()
+    # Built here, not in the threads: CPython 3.11 before 3.11.9 may fail to compile werkzeug's
+    # URL builders (ast.parse) in several threads at once ("AST constructor recursion depth").
+    apps = [make_app() for _ in plans]
+
+    def write(plan, app):
         try:
             with app.app_context():
                 for office, pause in plan:
@@ -198,7 +201,7 @@ def test_readers_resuming_after_an_id_never_miss_an_event_of_racing_writers(app_
     collected = {office: [] for office in offices}
     readers = [threading.Thread(target=read, args=(office, collected[office], use_wait))
                for office, use_wait in zip(offices, (False, True))]
-    writers = [threading.Thread(target=write, args=(plan,)) for plan in plans]
+    writers = [threading.Thread(target=write, args=(plan, app)) for plan, app in zip(plans, apps)]
     for thread in readers + writers:
         thread.start()
     for thread in writers:
