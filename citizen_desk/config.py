@@ -134,8 +134,8 @@ class DefaultConfig:
     #: another process's booking shows within this time, this process's at once.
     AVAILABILITY_CACHE_SECONDS = 1.0
 
-    #: Recalls of a called ticket before it counts as a no-show.
-    QUEUE_MAX_RECALLS = 3
+    #: Recalls before a called ticket counts as a no-show are each office's queue setting
+    #: (default 3); ``QUEUE_MAX_RECALLS`` set here would override every office's.
 
 
 #: Environment variables read without the ``CITIZEN_DESK_`` prefix.

@@ -440,6 +440,23 @@ def close(appointment: Appointment, status: AppointmentStatus, *, by_staff=None)
     _audit(status.value, appointment, by_staff)
 
 
+def checked_in(appointment: Appointment):
+    """The citizen checked in at the office (the queue's kiosk or desk): attended.
+
+    Guarded: only a confirmed appointment is marked, once.
+    """
+    result = db.session.execute(
+        update(Appointment).where(Appointment.id == appointment.id,
+                                  Appointment.status == AppointmentStatus.confirmed)
+        .values(status=AppointmentStatus.attended, closed_dt=utcnow(),
+                version=Appointment.version + 1)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(appointment)
+    if result.rowcount != 1:
+        raise NotChangeable(_l("This appointment cannot be checked in."))
+    _event("checked_in", appointment)
+
+
 # -- look-ups --------------------------------------------------------------------------------
 
 def find_by_token(code: str | None, token: str | None) -> Appointment | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citizen_desk.core.content import TranslatedText, pick
@@ -53,6 +53,8 @@ class Office(db.Model):
                                                    server_default=false())
     #: Online bookings solve a proof-of-work challenge (ALTCHA) on the final submit.
     proof_of_work: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The walk-in queue's settings (``citizen_desk/queue/settings.py``); empty = house defaults.
+    queue_settings: Mapped[dict] = mapped_column(JSON, default=dict)
     retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Incremented by every UPDATE and checked by it: a stale edit form cannot overwrite.

@@ -9,4 +9,5 @@ from citizen_desk.queue import models  # noqa: F401  (registers the tables)
 
 
 def init_app(app):
-    """Nothing to register yet: the queue's pages and API come later."""
+    from citizen_desk.queue import cli
+    cli.init_app(app)

@@ -89,6 +89,7 @@ class Ticket(db.Model):
         CheckConstraint("recalls >= 0", name="recalls_positive"),
         CheckConstraint("length(prefix) BETWEEN 1 AND 2", name="prefix_length"),
         Index("ix_ticket_office_status_service", "office_id", "status", "service_id"),
+        Index("ix_ticket_office_day_status", "office_id", "day", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,6 +130,12 @@ class Ticket(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(32))
     #: The kiosk's ``Idempotency-Key``: the same key at the same office is the same ticket.
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    #: "Leave and come back": where to tell the citizen their turn nears (personal data,
+    #: erased at day end by ``close_day``). E.164 phone, e-mail address.
+    notify_phone: Mapped[str | None] = mapped_column(String(20))
+    notify_email: Mapped[str | None] = mapped_column(String(254))
+    #: Set once the "your turn nears" notice went out (a guarded UPDATE, so it goes once).
+    near_notified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}

@@ -36,6 +36,7 @@ from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
 from citizen_desk.queue import policy as call_policy
+from citizen_desk.queue.settings import QueueSettings
 from citizen_desk.queue.models import (PRIORITY_CLASSES, Ticket, TicketKind, TicketSequence,
                                        TicketStatus)
 
@@ -129,18 +130,22 @@ def _replayed(ticket: Ticket, service: Service, kind: TicketKind, priority) -> T
 def issue(office: Office, service: Service, *, kind: TicketKind = TicketKind.walk_in,
           priority: str | None = None, language: str = "el", needs: dict | None = None,
           idempotency_key: str | None = None, appointment: Appointment | None = None,
-          issued_by=None) -> tuple[Ticket, bool]:
+          issued_by=None, notify_phone: str | None = None,
+          notify_email: str | None = None) -> tuple[Ticket, bool]:
     """Issue a ticket for ``service`` at ``office``; ``(ticket, created)``.
 
     The same ``idempotency_key`` at the same office returns the ticket it
     issued first with ``created=False`` (a double tap, a retried request);
     so does an appointment already checked in. ``issued_by``: the clerk
-    issuing it at the desk (audited).
+    issuing it at the desk (audited). ``notify_phone`` / ``notify_email``: where
+    to tell the citizen that their turn nears (already cleaned: E.164, normalised
+    address); erased at day end.
     """
     if appointment is not None:
         kind = TicketKind.appointment
     check_issuable(office, service, kind)
-    if priority is not None and priority not in PRIORITY_CLASSES:
+    if priority is not None and (priority not in PRIORITY_CLASSES or priority not in
+                                 QueueSettings.of(office).priority_classes):
         raise ValidationError.at("priority", _l("Choose one of the priority groups."))
     if not isinstance(language, str) or not _LANGUAGE.match(language):
         raise ValidationError.at("language", _l("Choose a language from the list."))
@@ -167,7 +172,8 @@ def issue(office: Office, service: Service, *, kind: TicketKind = TicketKind.wal
                             number=format_number(prefix, seq), kind=kind, priority=priority,
                             language=language, needs=needs, status=TicketStatus.waiting,
                             issued_dt=now, appointment_id=appointment_id,
-                            idempotency_key=idempotency_key)
+                            idempotency_key=idempotency_key, notify_phone=notify_phone or None,
+                            notify_email=notify_email or None)
             db.session.add(ticket)
             db.session.flush()
     except IntegrityError:
@@ -295,29 +301,42 @@ def policy_order(waiting: list[Candidate], history: list[Call], knobs: dict | No
     return [mine[c.id] for c in ordered]
 
 
-def _waiting_for(counter: Counter):
+def _local_day(office: Office, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(office.zone).date()
+
+
+def _waiting_for(counter: Counter, now: datetime | None = None):
+    """Today's waiting tickets for ``counter`` (yesterday's, not yet expired, are not called)."""
     served = [service.id for service in counter.services]
     return and_(Ticket.office_id == counter.office_id, Ticket.status == TicketStatus.waiting,
+                Ticket.day == _local_day(counter.office, now),
                 or_(and_(Ticket.counter_id.is_(None), Ticket.service_id.in_(served)),
                     Ticket.counter_id == counter.id))
 
 
-def candidates(counter: Counter) -> list[Candidate]:
+def candidates(counter: Counter, now: datetime | None = None) -> list[Candidate]:
     """The waiting tickets ``counter`` may call, as plain data."""
     rows = db.session.execute(
         select(Ticket.id, Ticket.number, Ticket.kind, Ticket.priority, Ticket.service_id,
                Ticket.counter_id, Ticket.issued_dt, Appointment.start_dt)
         .outerjoin(Appointment, Appointment.id == Ticket.appointment_id)
-        .where(_waiting_for(counter))).all()
+        .where(_waiting_for(counter, now))).all()
     return [Candidate(id=r[0], number=r[1], kind=r[2].value, priority=r[3], service_id=r[4],
                       counter_id=r[5], issued_dt=r[6], appointment_start=r[7]) for r in rows]
 
 
-def recent_calls(office_id: int, limit: int = 20) -> list[Call]:
-    """The office's latest calls, newest first."""
+def recent_calls(office_id: int, limit: int = 20, day: date | None = None) -> list[Call]:
+    """The office's latest calls (of its local ``day``, when given), newest first.
+
+    The fairness bound looks at today's calls only: yesterday's last calls
+    do not count against this morning's first walk-in.
+    """
+    where = [Ticket.office_id == office_id, Ticket.called_dt.is_not(None)]
+    if day is not None:
+        where.append(Ticket.day == day)
     rows = db.session.execute(
         select(Ticket.id, Ticket.kind, Ticket.priority, Ticket.called_dt)
-        .where(Ticket.office_id == office_id, Ticket.called_dt.is_not(None))
+        .where(*where)
         .order_by(Ticket.called_dt.desc(), Ticket.id.desc()).limit(limit)).all()
     return [Call(id=r[0], kind=r[1].value, priority=r[2], called_dt=r[3]) for r in rows]
 
@@ -326,20 +345,24 @@ def call_next(counter: Counter, clerk, *, policy=None, knobs: dict | None = None
     """Call the best waiting ticket to ``counter``; ``None`` when nobody waits for it.
 
     ``policy(candidates, history, knobs, now)`` orders the candidates (default:
-    ``policy_order``, the office's call-next policy). On
+    ``policy_order``, the office's call-next policy); ``knobs`` default to the
+    office's stored settings. On
     PostgreSQL each candidate, best first, is locked with ``SKIP LOCKED``: a
     ticket another clerk is calling is passed over, not waited for. The
     guarded UPDATE then decides in every case.
     """
     _check_counter(counter)
     order = policy or policy_order
+    if knobs is None:
+        knobs = QueueSettings.of(counter.office).knobs
     postgres = db.session.get_bind().dialect.name == "postgresql"
     for _ in range(_setting("QUEUE_CALL_ROUNDS", 5)):
         now = utcnow()
-        waiting = candidates(counter)
+        waiting = candidates(counter, now)
         if not waiting:
             return None
-        ranked = order(waiting, recent_calls(counter.office_id), knobs, now)
+        ranked = order(waiting, recent_calls(counter.office_id,
+                                             day=_local_day(counter.office, now)), knobs, now)
         for candidate in ranked[:LOCK_TRIES]:
             if postgres:
                 locked = db.session.scalar(
@@ -355,11 +378,13 @@ def call_next(counter: Counter, clerk, *, policy=None, knobs: dict | None = None
 
 
 def recall(ticket: Ticket, clerk=None) -> Ticket:
-    """Announce a called ticket again; past ``QUEUE_MAX_RECALLS`` recalls it is a no-show.
+    """Announce a called ticket again; past the office's ``max_recalls`` it is a no-show.
 
     ``called_dt`` stays the first call's: a recall is no new call for the policy's history.
+    ``QUEUE_MAX_RECALLS`` in the app's settings overrides every office's (tests).
     """
-    limit = _setting("QUEUE_MAX_RECALLS", 3)
+    office = db.session.get(Office, ticket.office_id)
+    limit = _setting("QUEUE_MAX_RECALLS", QueueSettings.of(office).max_recalls)
     now = utcnow()
     if _move(ticket, (TicketStatus.called,), Ticket.recalls < limit,
              recalls=Ticket.recalls + 1):
