@@ -141,6 +141,8 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
                                              ("service_b", ADMIN)],
     "catalog_admin.reinstate_service": [("service_a", MANAGERS), ("service_ab", ADMIN),
                                         ("service_b", ADMIN)],
+    # The walk-in queue's settings page: the office's managers and administrators.
+    "queue_admin.settings": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
 }
 
 

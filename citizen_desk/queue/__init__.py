@@ -11,3 +11,5 @@ from citizen_desk.queue import models  # noqa: F401  (registers the tables)
 def init_app(app):
     from citizen_desk.queue import cli
     cli.init_app(app)
+    from citizen_desk.queue.admin import bp as admin_bp
+    app.register_blueprint(admin_bp)

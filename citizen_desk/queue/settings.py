@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass, fields
 
 from flask_babel import lazy_gettext as _l
 
+from citizen_desk.core import audit
 from citizen_desk.core.validation import ValidationError
+from citizen_desk.extensions import db
 from citizen_desk.queue import policy
 from citizen_desk.queue.models import PRIORITY_CLASSES
 
@@ -106,6 +108,24 @@ class QueueSettings:
                 "fairness_max_consecutive": self.fairness_max_consecutive,
                 "fairness_wait_minutes": self.fairness_wait_minutes,
                 "priority_classes": self.priority_classes}
+
+
+def save(office, settings: QueueSettings) -> QueueSettings:
+    """Store ``settings`` as the office's queue settings, with a ``queue.settings`` audit entry.
+
+    The entry names the settings that changed and their new values (numbers and
+    codes only). Saving what is already in force changes nothing and records nothing.
+    """
+    before = QueueSettings.of(office).stored()
+    after = settings.stored()
+    changed = sorted(name for name in after if before.get(name) != after[name])
+    if not changed:
+        return settings
+    office.queue_settings = after
+    db.session.flush()
+    audit.record("queue.settings", office, office_id=office.id, code=office.code,
+                 fields=changed, values={name: after[name] for name in changed})
+    return settings
 
 
 def priority_choices(office) -> list[tuple[str, str]]:
