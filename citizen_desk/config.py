@@ -112,6 +112,14 @@ class DefaultConfig:
     #: OUTBOX_RETRY_SECONDS, each next one twice as long.
     OUTBOX_MAX_ATTEMPTS = 8
     OUTBOX_RETRY_SECONDS = 60
+    #: Text messages ("leave and come back" notices; ``core/sms.py``): ``log`` writes them
+    #: to the log, ``http`` posts them to the gateway at SMS_GATEWAY_URL with the bearer
+    #: SMS_GATEWAY_TOKEN, as SMS_SENDER_ID, waiting at most SMS_GATEWAY_TIMEOUT seconds.
+    SMS_SENDER = "log"
+    SMS_GATEWAY_URL = None
+    SMS_GATEWAY_TOKEN = None
+    SMS_SENDER_ID = None
+    SMS_GATEWAY_TIMEOUT = 5
     #: The site's address as citizens reach it (``https://desk.example.gr``): links in
     #: mails are built under it. Unset, they take the request's host (a command: localhost).
     PUBLIC_URL = None

@@ -21,6 +21,12 @@ Delivery is *at least once*: a process that dies after the server accepted
 the mail and before it was marked sent leaves it queued, and it is sent
 again when its lease ends. Every copy carries the same ``Message-ID``, which
 lets mail clients drop the duplicate.
+
+Text messages (``queue_sms``) are rows of the same table with ``channel =
+'sms'``: the phone number as the recipient, the text as the body. They are
+claimed, retried, given up and purged exactly like mails, and carried by
+the sender ``SMS_SENDER`` names (``core/sms.py``). A channel whose server is
+down stops for the run; the other goes on.
 """
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ from sqlalchemy import (JSON, CheckConstraint, Enum, Index, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citizen_desk.core import mail as transport
+from citizen_desk.core import sms as sms_transport
 from citizen_desk.core import uow
 from citizen_desk.core.db import UTCDateTime, utcnow, write_intent
 from citizen_desk.extensions import db
@@ -59,6 +66,10 @@ class MailStatus(str, enum.Enum):
     failed = "failed"    # given up: a permanent refusal or too many attempts
 
 
+#: How a row is carried: ``mail`` (SMTP) or ``sms`` (``core/sms.py``).
+CHANNELS = ("mail", "sms")
+
+
 class OutboxMail(db.Model):
     """A mail to send once the transaction that wrote it has committed."""
 
@@ -67,12 +78,16 @@ class OutboxMail(db.Model):
         CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_positive"),
         CheckConstraint("(status = 'sent') = (sent_dt IS NOT NULL)", name="sent_dt_when_sent"),
+        CheckConstraint("channel IN ('mail', 'sms')", name="channel_known"),
         # The sender's question: which queued mails are due?
         Index("ix_outbox_mail_due", "status", "next_attempt_dt"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: ``mail``, or ``sms``: one phone number (E.164) in ``recipients``, the text in
+    #: ``text_body``, an empty subject.
+    channel: Mapped[str] = mapped_column(String(8), default="mail", server_default="mail")
     #: A list of addresses.
     recipients: Mapped[list] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(String(SUBJECT_LENGTH))
@@ -133,6 +148,21 @@ def queue_mail(to: str | list[str], subject: str, text: str, html: str | None = 
     return mail
 
 
+def queue_sms(to: str, text: str, *, send_after_commit: bool = True) -> OutboxMail:
+    """Write a text message to ``to`` (E.164) in the current transaction; send it after commit."""
+    if not isinstance(to, str) or not to.startswith("+") or not to[1:].isdigit():
+        raise ValueError(f"not a phone number in E.164 form: {to!r}")
+    if not text:
+        raise ValueError("an SMS needs a text")
+    message = OutboxMail(channel="sms", recipients=[to], subject="", text_body=text,
+                         next_attempt_dt=utcnow())
+    db.session.add(message)
+    db.session.flush()
+    if send_after_commit:
+        uow.after_commit(functools.partial(_send_after_commit, message.id))
+    return message
+
+
 def _stored_attachment(attachment) -> dict:
     if not isinstance(attachment, Attachment):
         attachment = Attachment(**attachment)
@@ -161,33 +191,43 @@ def send_due(limit: int = 100, ids: list[int] | None = None) -> SendReport:
     """Send up to ``limit`` due mails (only those in ``ids`` if given); safe to run anywhere.
 
     Runs its own short transactions, so call it outside a unit (from a
-    command, or as an after-commit effect). If the SMTP server cannot be
-    reached, the run stops after the first mail so that the others are not
-    charged an attempt.
+    command, or as an after-commit effect). If the SMTP server (or the SMS
+    gateway) cannot be reached, the run stops sending on that channel after
+    the first failure so that the others are not charged an attempt.
     """
     report = SendReport()
     sender = transport.transport_for(current_app.config)
+    sms_sender = None
+    down: set[str] = set()  # channels whose server failed in this run
     # A claim writes: on SQLite it must take the write lock when it begins,
     # even when the effect runs at the end of a GET request.
     with write_intent(True):
         try:
             for _ in range(limit):
-                claimed = uow.run(functools.partial(_claim, ids))
+                claimed = uow.run(functools.partial(_claim, ids, frozenset(down)))
                 if claimed is None:
                     break
+                sms = claimed["channel"] == "sms"
+                kind = sms_transport if sms else transport
                 try:
-                    sender.send(transport.build_message(
-                        sender=current_app.config["SMTP_FROM"], **claimed["message"]))
+                    if sms:
+                        sms_sender = sms_sender or sms_transport.sender_for(current_app.config)
+                        sms_sender.send(**claimed["sms"])
+                    else:
+                        sender.send(transport.build_message(
+                            sender=current_app.config["SMTP_FROM"], **claimed["message"]))
                 except Exception as exc:
-                    sender.reset()
+                    if not sms:
+                        sender.reset()
                     given_up = uow.run(functools.partial(
-                        _record_failure, claimed["id"], claimed["attempts"], exc))
+                        _record_failure, claimed["id"], claimed["attempts"], exc,
+                        kind.is_permanent(exc)))
                     if given_up:
                         report.failed += 1
                     else:
                         report.retrying += 1
-                    if transport.is_connection_error(exc):
-                        break
+                    if kind.is_connection_error(exc):
+                        down.add(claimed["channel"])
                 else:
                     uow.run(functools.partial(_mark_sent, claimed["id"]))
                     report.sent += 1
@@ -197,20 +237,22 @@ def send_due(limit: int = 100, ids: list[int] | None = None) -> SendReport:
     return report
 
 
-def _due(now, ids):
+def _due(now, ids, skip_channels=frozenset()):
     query = select(OutboxMail.id).where(OutboxMail.status == MailStatus.queued,
                                         OutboxMail.next_attempt_dt <= now)
     if ids is not None:
         query = query.where(OutboxMail.id.in_(ids))
+    if skip_channels:
+        query = query.where(OutboxMail.channel.not_in(sorted(skip_channels)))
     return query
 
 
-def _claim(ids) -> dict | None:
+def _claim(ids, skip_channels=frozenset()) -> dict | None:
     """Take the next due mail for this sender; its fields, or None when nothing is due."""
     now = utcnow()
     candidates = db.session.scalars(
-        _due(now, ids).order_by(OutboxMail.next_attempt_dt, OutboxMail.id).limit(5)
-        .with_for_update(skip_locked=True)).all()
+        _due(now, ids, skip_channels).order_by(OutboxMail.next_attempt_dt, OutboxMail.id)
+        .limit(5).with_for_update(skip_locked=True)).all()
     for mail_id in candidates:
         # The guard, not the SELECT, decides: another sender may have claimed it since.
         claimed = db.session.execute(
@@ -223,19 +265,21 @@ def _claim(ids) -> dict | None:
         if claimed.rowcount != 1:
             continue
         mail = db.session.get(OutboxMail, mail_id, populate_existing=True)
-        return {"id": mail.id, "attempts": mail.attempts, "message": dict(
+        if mail.channel == "sms":
+            return {"id": mail.id, "attempts": mail.attempts, "channel": "sms", "sms": dict(
+                to=mail.recipients[0], text=mail.text_body, reference=f"outbox.{mail.id}")}
+        return {"id": mail.id, "attempts": mail.attempts, "channel": "mail", "message": dict(
             recipients=list(mail.recipients), subject=mail.subject, text=mail.text_body,
             html=mail.html_body, attachments=mail.attachments or (),
             message_id=mail.message_id, date=mail.created_dt)}
     return None
 
 
-def _record_failure(mail_id: int, attempts: int, exc: Exception) -> bool:
+def _record_failure(mail_id: int, attempts: int, exc: Exception, permanent: bool) -> bool:
     """Keep the mail for a later try, or give it up; whether it was given up."""
     now = utcnow()
     error = transport.describe(exc)
-    given_up = (transport.is_permanent(exc)
-                or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"])
+    given_up = permanent or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
     if given_up:
         values = {"status": MailStatus.failed, "next_attempt_dt": now}
         log.error("outbox mail %d failed after %d attempt(s), giving up: %s",
@@ -278,13 +322,13 @@ def purge(before: datetime) -> int:
     return result.rowcount
 
 
-outbox = AppGroup("outbox", help="Outgoing mail.")
+outbox = AppGroup("outbox", help="Outgoing mail and text messages.")
 
 
 @outbox.command("send")
 @click.option("--limit", default=500, show_default=True, help="Send at most this many mails.")
 def send_command(limit):
-    """Send the mails that are due (run it every minute or so)."""
+    """Send the mails and text messages that are due (run it every minute or so)."""
     report = send_due(limit=limit)
     click.echo(f"sent {report.sent}, failed {report.failed}, "
                f"left {report.queued} ({report.due} due now)")
@@ -294,7 +338,7 @@ def send_command(limit):
 @click.option("--days", default=30, show_default=True,
               help="Keep sent and failed mails this many days.")
 def purge_command(days):
-    """Delete sent and failed mails older than DAYS."""
+    """Delete sent and failed mails and text messages older than DAYS."""
     deleted = uow.run(lambda: purge(utcnow() - timedelta(days=days)))
     click.echo(f"deleted {deleted} mail(s)")
 
