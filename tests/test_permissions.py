@@ -38,6 +38,11 @@ DESK_APPOINTMENT = [("desk_appointment_a", DESK_A), ("desk_appointment_b", DESK_
 MANAGE_LINK = [("own_link", {"citizen_link"}), ("other_link", set())]
 MANAGE_PAGE = [("own_booking", {"citizen_link"}), ("other_booking", set())]
 
+#: A fresh counter or ticket of office A or B (``queue_sample``).
+QUEUE_COUNTER_PAGE = [("queue_counter_a", DESK_A), ("queue_counter_b", DESK_B)]
+QUEUE_COUNTER_API = [("queue_counter_a", {"integration_clerk_a"}), ("queue_counter_b", set())]
+QUEUE_TICKET_API = [("queue_ticket_a", {"integration_clerk_a"}), ("queue_ticket_b", set())]
+
 #: endpoint -> [(sample arguments, actors allowed)]
 MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     "home.index": [("none", PAGE_VISITORS)],
@@ -143,6 +148,16 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
                                         ("service_b", ADMIN)],
     # The walk-in queue's settings page: the office's managers and administrators.
     "queue_admin.settings": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
+    # The clerk's console: the staff of the counter's office (another office's: 403).
+    "queue_console.index": [("none", {"admin", "manager_a", "clerk_a", "clerk_b"})],
+    **{f"queue_console.{name}": QUEUE_COUNTER_PAGE for name in (
+        "take", "counter", "waiting", "call_next", "call", "recall", "serve", "no_show",
+        "finish", "transfer", "pause", "resume", "leave")},
+    # The clerk API: a clerk's integration token, at the counter's or ticket's office.
+    **{f"queue_api.{name}": QUEUE_COUNTER_API for name in (
+        "call_next", "call", "pause", "resume", "release")},
+    **{f"queue_api.{name}": QUEUE_TICKET_API for name in (
+        "recall", "no_show", "serve", "transfer", "finish", "cancel")},
 }
 
 
@@ -200,6 +215,8 @@ def sample_args(app, world, sample: str) -> dict:
         return booking_staff_sample(app, world, sample)
     if sample in ("own_link", "other_link", "own_booking", "other_booking"):
         return manage_sample(app, world, sample)
+    if sample.startswith("queue_"):
+        return queue_sample(app, world, sample)
     with app.app_context():
         from citizen_desk.offices.models import Office
         office = db.session.get(Office, world["office_ids"][sample[-1]])
@@ -287,6 +304,31 @@ def booking_staff_sample(app, world, sample: str) -> dict:
         if organisation_id:
             return {"code": appointment.code}
         return {"office": "ATH1" if sample.endswith("_a") else "THE1", "code": appointment.code}
+
+
+def queue_sample(app, world, sample: str) -> dict:
+    """``queue_counter_a``/``_b``: a fresh counter of ATH1/THE1 serving the world's service;
+    ``queue_ticket_a``/``_b``: a fresh waiting ticket there (issued at the desk)."""
+    from citizen_desk.catalog import operations as catalog_ops
+    from citizen_desk.catalog.models import Service
+    from citizen_desk.offices.models import Office
+    from citizen_desk.queue import operations as queue_ops
+    from citizen_desk.queue.models import TicketKind
+    with app.app_context():
+        office = db.session.get(Office, world["office_ids"][sample[-1]])
+        service = db.session.scalar(db.select(Service).where(
+            Service.code == world["service_code"]))
+        if office not in service.offices:
+            service.offices.append(office)
+            db.session.flush()
+        if sample.startswith("queue_counter"):
+            counter = catalog_ops.add_counter(office, f"q{len(office.counters) + 1}",
+                                              {"el": "Θυρίδα"}, [service])
+            db.session.commit()
+            return {"counter": counter.id}
+        ticket, _ = queue_ops.issue(office, service, kind=TicketKind.staff)
+        db.session.commit()
+        return {"ticket": ticket.public_id}
 
 
 def journey_sample(app, world, sample: str) -> dict:

@@ -13,3 +13,6 @@ def init_app(app):
     cli.init_app(app)
     from citizen_desk.queue.admin import bp as admin_bp
     app.register_blueprint(admin_bp)
+    from citizen_desk.queue import api, console
+    console.init_app(app)
+    api.init_app(app)
