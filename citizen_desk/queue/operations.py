@@ -35,6 +35,7 @@ from citizen_desk.core.errors import Conflict
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
+from citizen_desk.queue import notices
 from citizen_desk.queue import policy as call_policy
 from citizen_desk.queue.settings import QueueSettings
 from citizen_desk.queue.models import (PRIORITY_CLASSES, Ticket, TicketKind, TicketSequence,
@@ -238,6 +239,8 @@ def _serves(counter: Counter, ticket: Ticket) -> bool:
 def _called(ticket: Ticket, counter: Counter, clerk, now: datetime) -> Ticket:
     _event("called", ticket, now)
     _audit("call", ticket, clerk, counter=counter.code)
+    notices.called(ticket, counter)
+    notices.after_queue_moved(ticket.office_id)
     return ticket
 
 
@@ -413,6 +416,7 @@ def no_show(ticket: Ticket, clerk=None) -> Ticket:
         raise WrongState(_l("This ticket is not being called."))
     _event("no_show", ticket, now, recalls=ticket.recalls)
     _audit("no_show", ticket, clerk)
+    notices.after_queue_moved(ticket.office_id)
     return ticket
 
 
@@ -426,6 +430,7 @@ def finish(ticket: Ticket, outcome: str | None = None, clerk=None) -> Ticket:
         raise WrongState(_l("This ticket is not at a counter."))
     _event("finished", ticket, now, outcome=outcome)
     _audit("finish", ticket, clerk, outcome=outcome)
+    notices.after_queue_moved(ticket.office_id)
     return ticket
 
 
@@ -458,6 +463,7 @@ def transfer(ticket: Ticket, service: Service | None = None, counter: Counter | 
     _event("transferred", ticket, now, previous_counter=previous.code if previous else None)
     _audit("transfer", ticket, clerk, service=target.code,
            counter=counter.code if counter is not None else None)
+    notices.after_queue_moved(ticket.office_id)
     return ticket
 
 
@@ -469,4 +475,5 @@ def cancel(ticket: Ticket, clerk=None) -> Ticket:
         raise WrongState(_l("This ticket is already closed."))
     _event("cancelled", ticket, now)
     _audit("cancel", ticket, clerk)
+    notices.after_queue_moved(ticket.office_id)
     return ticket
