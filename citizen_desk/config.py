@@ -91,6 +91,9 @@ class DefaultConfig:
     #: budget shared by its views (``core/limits.py``; Flask-Limiter syntax).
     BOOKING_RATE_LIMIT = "60 per minute"
     LOOKUP_RATE_LIMIT = "10 per minute"
+    #: Requests for one ticket's tracking page and API from one address: a phone polls
+    #: every 5 seconds, and a whole waiting room shares the office Wi-Fi's one address.
+    TRACKING_RATE_LIMIT = "60 per minute"
     #: Proof of work on the final submit of offices that ask for it (``core/challenge.py``):
     #: the key that signs challenges (``None``: derived from ``SECRET_KEY``), the
     #: largest secret number (the work: ~50,000 hashes take a phone about a second)

@@ -146,6 +146,9 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
                                              ("service_b", ADMIN)],
     "catalog_admin.reinstate_service": [("service_a", MANAGERS), ("service_ab", ADMIN),
                                         ("service_b", ADMIN)],
+    # A ticket's tracking page and JSON: public, by the ticket's 192-bit id (the QR code).
+    "queue_tracking.page": [("tracking_ticket", PAGE_VISITORS)],
+    "tracking_api.ticket_state": [("queue_ticket_a", EVERYONE), ("queue_ticket_b", EVERYONE)],
     # The walk-in queue's settings page: the office's managers and administrators.
     "queue_admin.settings": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
     # The clerk's console: the staff of the counter's office (another office's: 403).
@@ -217,6 +220,8 @@ def sample_args(app, world, sample: str) -> dict:
         return manage_sample(app, world, sample)
     if sample.startswith("queue_"):
         return queue_sample(app, world, sample)
+    if sample == "tracking_ticket":
+        return {"public_id": queue_sample(app, world, "queue_ticket_a")["ticket"]}
     with app.app_context():
         from citizen_desk.offices.models import Office
         office = db.session.get(Office, world["office_ids"][sample[-1]])

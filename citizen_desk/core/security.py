@@ -11,7 +11,7 @@ proxies (``ProxyFix``). Talisman's own versions also believe any client's
 ``X-Forwarded-Proto: https``, so that a plain-HTTP request could claim to
 be secure when no proxy is trusted; they are switched off here.
 """
-from flask import redirect, request
+from flask import current_app, redirect, request
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -47,7 +47,25 @@ def _hsts(response):
     return response
 
 
+def no_referrer(view):
+    """Send ``Referrer-Policy: no-referrer`` from this view: its address is the secret
+    (a ticket's tracking page), so not even this site's own pages get it as a Referer."""
+    view.referrer_policy = "no-referrer"
+    return view
+
+
+def _view_referrer_policy(response):
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    policy = getattr(view, "referrer_policy", None)
+    if policy:
+        response.headers["Referrer-Policy"] = policy
+    return response
+
+
 def init_app(app):
+    # Registered before Talisman's: Flask runs after-request functions last-registered
+    # first, so a view's own policy replaces Talisman's site-wide one.
+    app.after_request(_view_referrer_policy)
     proxies = int(app.config.get("PROXY_COUNT", 0) or 0)
     if proxies:
         # Behind nginx: trust X-Forwarded-For/-Proto/-Host from that many hops.

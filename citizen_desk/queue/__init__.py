@@ -16,3 +16,5 @@ def init_app(app):
     from citizen_desk.queue import api, console
     console.init_app(app)
     api.init_app(app)
+    from citizen_desk.queue import tracking
+    tracking.init_app(app)
