@@ -1,0 +1,96 @@
+"""A ticket's tracking page in Chromium on a phone: a clerk's call shows "please go to
+Counter 1" within one poll, with the alerts the citizen turned on; no accessibility
+violations while waiting or called."""
+from __future__ import annotations
+
+import pytest
+
+from citizen_desk.catalog.models import Counter, Service
+from citizen_desk.core import uow
+from citizen_desk.extensions import db
+from citizen_desk.offices.models import Office
+from citizen_desk.queue import operations as ops
+from citizen_desk.queue.models import Ticket
+from citizen_desk.staff.models import StaffUser
+from tests.tickets.conftest import set_up_desk
+
+pytestmark = pytest.mark.browser
+
+#: Records what the page asks of the phone (vibration, notifications) instead of doing it.
+RECORDER = """
+window.__vibrations = [];
+navigator.vibrate = function (pattern) { window.__vibrations.push(pattern); return true; };
+window.__notifications = [];
+window.Notification = function (title, options) { window.__notifications.push(title); };
+window.Notification.permission = "granted";
+window.Notification.requestPermission = function () { return Promise.resolve("granted"); };
+"""
+
+
+def in_unit(app, work):
+    with app.app_context():
+        try:
+            return uow.run(work)
+        finally:
+            db.session.remove()
+
+
+@pytest.fixture
+def line(app):
+    """A desk with two waiting tickets in English; the public id of the second."""
+    def work():
+        desk = set_up_desk()
+        office, service = db.session.get(Office, desk.office_id), db.session.get(Service, desk.a_id)
+        ids = [ops.issue(office, service, language="en")[0].public_id for _ in range(2)]
+        return desk, ids
+    return in_unit(app, work)
+
+
+def call(app, desk, public_id=None):
+    def work():
+        counter = db.session.get(Counter, desk.counter1_id)
+        clerk = db.session.get(StaffUser, desk.clerk_id)
+        if public_id is None:
+            return ops.call_next(counter, clerk).number
+        ticket = db.session.scalar(db.select(Ticket).where(Ticket.public_id == public_id))
+        return ops.call(ticket, counter, clerk).number
+    return in_unit(app, work)
+
+
+def test_a_clerks_call_shows_on_the_open_page_within_one_poll(app, browser, live_server, line):
+    desk, ids = line
+    context = browser.new_context(locale="en-GB", viewport={"width": 390, "height": 844},
+                                  is_mobile=True, has_touch=True)
+    context.add_init_script(RECORDER)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{live_server.url}/t/{ids[1]}")
+        assert page.locator("#cd-ticket-number").inner_text() == "A002"
+        assert page.locator("#cd-tracking-live").get_attribute("data-state") == "near"
+        page.get_by_role("button", name="Turn on sound and alerts").click()
+        page.wait_for_function("window.__vibrations.length >= 1")  # near: alerted at once
+
+        assert call(app, desk) == "A001"  # the one ahead: now nobody is ahead
+        page.wait_for_selector("[data-ahead='0']", timeout=6_500)
+
+        assert call(app, desk, ids[1]) == "A002"
+        page.wait_for_selector("[data-counter]", timeout=6_500)
+        assert page.locator("[data-counter]").inner_text() == "Counter 1"
+        assert page.get_by_text("It is your turn!").is_visible()
+        assert page.title().startswith("It is your turn: A002, Counter 1")
+        assert page.evaluate("window.__notifications").count(page.title()) == 1
+        assert len(page.evaluate("window.__vibrations")) >= 2
+        # The number and the counter fit the phone's width.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("state", ["waiting", "called"])
+def test_no_accessibility_violations(app, page, live_server, line, axe_scan, state):
+    desk, ids = line
+    if state == "called":
+        call(app, desk, ids[1])
+    page.goto(f"{live_server.url}/t/{ids[1]}")
+    assert axe_scan() == []
