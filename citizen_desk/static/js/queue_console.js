@@ -32,6 +32,8 @@
     else button.click();
   });
 
+  document.documentElement.setAttribute("data-shortcuts", "on");
+
   /* Submitting twice (a double click, a key held) would act twice: one submit a form. */
   document.addEventListener("submit", function (event) {
     var form = event.target;
