@@ -149,6 +149,17 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     # A ticket's tracking page and JSON: public, by the ticket's 192-bit id (the QR code).
     "queue_tracking.page": [("tracking_ticket", PAGE_VISITORS)],
     "tracking_api.ticket_state": [("queue_ticket_a", EVERYONE), ("queue_ticket_b", EVERYONE)],
+    # The kiosk: the office's kiosk (a device cookie or bearer) and the office's staff.
+    **{f"queue_kiosk.{name}": [("cat_office_a", DESK_A | {"kiosk_a"}),
+                               ("cat_office_b", DESK_B)]
+       for name in ("start", "services", "check_in")},
+    **{f"queue_kiosk.{name}": [("kiosk_service_a", DESK_A | {"kiosk_a"}),
+                               ("kiosk_service_b", DESK_B)]
+       for name in ("priority", "ticket_form")},
+    "queue_kiosk.ticket": [("kiosk_ticket_a", DESK_A | {"kiosk_a"}),
+                           ("kiosk_ticket_b", DESK_B)],
+    "queue_kiosk_api.issue": [("cat_office_a", {"kiosk_a", "integration_clerk_a"}),
+                              ("cat_office_b", set())],
     # The walk-in queue's settings page: the office's managers and administrators.
     "queue_admin.settings": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
     # The clerk's console: the staff of the counter's office (another office's: 403).
@@ -218,6 +229,8 @@ def sample_args(app, world, sample: str) -> dict:
         return booking_staff_sample(app, world, sample)
     if sample in ("own_link", "other_link", "own_booking", "other_booking"):
         return manage_sample(app, world, sample)
+    if sample.startswith("kiosk_"):
+        return kiosk_sample(app, world, sample)
     if sample.startswith("queue_"):
         return queue_sample(app, world, sample)
     if sample == "tracking_ticket":
@@ -334,6 +347,17 @@ def queue_sample(app, world, sample: str) -> dict:
         ticket, _ = queue_ops.issue(office, service, kind=TicketKind.staff)
         db.session.commit()
         return {"ticket": ticket.public_id}
+
+
+def kiosk_sample(app, world, sample: str) -> dict:
+    """``kiosk_service_a``/``_b``: ATH1's or THE1's kiosk and the world's service, offered
+    there (``queue_sample`` offers it); ``kiosk_ticket_a``/``_b``: a fresh ticket of it."""
+    letter = sample[-1]
+    args = {"office": {"a": "ATH1", "b": "THE1"}[letter]}
+    if sample.startswith("kiosk_ticket"):
+        return {**args, **queue_sample(app, world, f"queue_ticket_{letter}")}
+    queue_sample(app, world, f"queue_counter_{letter}")
+    return {**args, "service": world["service_code"]}
 
 
 def journey_sample(app, world, sample: str) -> dict:

@@ -16,5 +16,7 @@ def init_app(app):
     from citizen_desk.queue import api, console
     console.init_app(app)
     api.init_app(app)
+    from citizen_desk.queue import kiosk
+    kiosk.init_app(app)
     from citizen_desk.queue import tracking
     tracking.init_app(app)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from citizen_desk.booking.identity import INTERPRETER_CODES
 from citizen_desk.booking.models import Appointment
+from citizen_desk.catalog import hours
 from citizen_desk.catalog.models import Counter, Service
 from citizen_desk.core import audit, events, uow
 from citizen_desk.core.db import utcnow
@@ -72,8 +73,23 @@ def _clean_needs(raw) -> dict:
     return needs
 
 
-def check_issuable(office: Office | None, service: Service | None, kind: TicketKind):
-    """Refuse a retired office or service, one not offered there, or one without walk-ins."""
+def open_now(office: Office, service: Service, now: datetime | None = None) -> bool:
+    """Whether ``office`` serves ``service`` at ``now``: inside one of today's opening rules
+    for it (``catalog/hours.py``: holidays and whole-day closures leave none) and outside
+    any part-day closure."""
+    local = (now or utcnow()).astimezone(office.zone)
+    day, clock = local.date(), local.time().replace(tzinfo=None)
+    if not any(rule.start_time <= clock < rule.end_time
+               for rule in hours.sessions_on(office, day, service)):
+        return False
+    return not any(closed.start_time <= clock < closed.end_time
+                   for closed in hours.closed_days(office, day, day) if not closed.whole_day)
+
+
+def check_issuable(office: Office | None, service: Service | None, kind: TicketKind,
+                   now: datetime | None = None):
+    """Refuse a retired office or service, one not offered there, or one without walk-ins;
+    a walk-in ticket also needs the service open now (desk and check-in tickets do not)."""
     errors = {}
     if office is None or office.retired:
         errors["office"] = _l("Choose one of our offices.")
@@ -83,6 +99,9 @@ def check_issuable(office: Office | None, service: Service | None, kind: TicketK
         errors["service"] = _l("This service is not offered at this office.")
     elif kind != TicketKind.appointment and not service.walk_in:
         errors["service"] = _l("This service is served by appointment only.")
+    elif (kind == TicketKind.walk_in and office is not None and not office.retired
+          and not open_now(office, service, now)):
+        errors["service"] = _l("This service is not open for tickets now.")
     if errors:
         raise ValidationError(errors)
 
@@ -144,7 +163,7 @@ def issue(office: Office, service: Service, *, kind: TicketKind = TicketKind.wal
     """
     if appointment is not None:
         kind = TicketKind.appointment
-    check_issuable(office, service, kind)
+    check_issuable(office, service, kind, utcnow())
     if priority is not None and (priority not in PRIORITY_CLASSES or priority not in
                                  QueueSettings.of(office).priority_classes):
         raise ValidationError.at("priority", _l("Choose one of the priority groups."))

@@ -10,12 +10,13 @@ def init_app(app):
     from flask_babel import lazy_gettext as _l
 
     from citizen_desk.core import audit, menus
-    from citizen_desk.staff import admin, audit_views, demo, sessions  # noqa: F401
+    from citizen_desk.staff import admin, audit_views, demo, devices, sessions  # noqa: F401
     from citizen_desk.staff.cli import staff
     from citizen_desk.staff.permissions import current_actor, unauthorised
     from citizen_desk.staff.views import bp
 
     sessions.init_app(app)
+    devices.init_app(app)
     app.register_blueprint(bp)
     app.cli.add_command(staff)
     app.jinja_env.globals.update(action_label=audit.action_label,

@@ -26,6 +26,7 @@ from citizen_desk.core.db import SAFE_METHODS, utcnow, write_intent
 from citizen_desk.core.errors import error_response
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
+from citizen_desk.staff import devices
 from citizen_desk.staff.models import AccessToken, Role, StaffUser, TokenPurpose, hash_token
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,13 @@ def _resolve_actor() -> Actor:
     if request.path.startswith("/api/"):
         return Actor()  # the API ignores cookies
     user = current_user._get_current_object()
-    return Actor(user=user if getattr(user, "is_authenticated", False) else None)
+    if getattr(user, "is_authenticated", False):
+        return Actor(user=user)
+    device = devices.token_from_cookie()  # a kiosk or display paired by its cookie
+    if device is not None:
+        _touch(device)
+        return Actor(token=device)
+    return Actor()
 
 
 def _actor_from_bearer(header: str) -> Actor:

@@ -154,7 +154,7 @@ def test_no_input_makes_a_server_error(app, world, caplog, monkeypatch):  # noqa
                     failures.append(f"{method} {url[:120]} as {actor}, form {form is not None}: "
                                     f"{status} {logged[0].getMessage() if logged else ''}"[:300])
                     caplog.clear()
-    assert 1_000 < sent < 5_000
+    assert 1_000 < sent < 8_000  # grows with the routes (the queue added about 40)
     assert not failures, f"{len(failures)} of {sent} requests failed:\n" + "\n".join(failures)
 
 

@@ -65,16 +65,18 @@ def test_each_office_numbers_its_own_tickets(q):
     q.a.offices.append(other)
     db.session.flush()
     assert issue(q).number == "A001"
-    assert ops.issue(other, q.a)[0].number == "A001"
+    # A desk ticket: the other office has no opening hours, which bind walk-ins only.
+    assert ops.issue(other, q.a, kind=TicketKind.staff)[0].number == "A001"
     assert issue(q).number == "A002"
 
 
 def test_numbering_restarts_at_office_local_midnight(q, monkeypatch):
     # 21:59 UTC is 23:59 in Athens in November; 22:01 UTC is already the next day there.
+    # Desk tickets: the desk's walk-in hours end at 23:45.
     at_time(monkeypatch, datetime(2026, 11, 26, 21, 59, tzinfo=timezone.utc))
-    late = [issue(q), issue(q)]
+    late = [issue(q, kind=TicketKind.staff), issue(q, kind=TicketKind.staff)]
     at_time(monkeypatch, datetime(2026, 11, 26, 22, 1, tzinfo=timezone.utc))
-    early = issue(q)
+    early = issue(q, kind=TicketKind.staff)
     assert [(t.number, t.day.isoformat()) for t in late + [early]] == [
         ("A001", "2026-11-26"), ("A002", "2026-11-26"), ("A001", "2026-11-27")]
 
@@ -123,7 +125,7 @@ def test_a_key_is_per_office(q):
     q.a.offices.append(other)
     db.session.flush()
     mine, _ = ops.issue(q.office, q.a, idempotency_key="tap")
-    theirs, created = ops.issue(other, q.a, idempotency_key="tap")
+    theirs, created = ops.issue(other, q.a, idempotency_key="tap", kind=TicketKind.staff)
     assert created and theirs.id != mine.id
 
 
