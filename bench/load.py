@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import json
 import time
+import uuid
 from multiprocessing import Pool
 from urllib.parse import urlsplit
 
@@ -20,10 +22,10 @@ def _worker(args):
     for n in range(count):
         if time.monotonic() > deadline:
             break
-        path = paths[(offset + n) % len(paths)]
+        method, path, headers, body = _request(paths[(offset + n) % len(paths)])
         start = time.perf_counter()
         try:
-            conn.request("GET", path, headers={"Accept-Language": "el"})
+            conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
             if response.status >= 400:
@@ -37,12 +39,28 @@ def _worker(args):
     return latencies, errors
 
 
-def run(url: str, path, requests: int, concurrency: int, seconds: float) -> dict:
-    """Send up to ``requests`` GETs in ``concurrency`` processes for at most ``seconds``.
+def _request(item) -> tuple[str, str, dict, bytes | None]:
+    """A path (GET), or ``{"method", "path", "headers"?, "json"?}``; a header value
+    ``{unique}`` becomes a fresh random key (an ``Idempotency-Key`` per request)."""
+    if isinstance(item, str):
+        return "GET", item, {"Accept-Language": "el"}, None
+    headers = {"Accept-Language": "el"}
+    for name, value in (item.get("headers") or {}).items():
+        headers[name] = uuid.uuid4().hex if value == "{unique}" else value
+    body = None
+    if item.get("json") is not None:
+        body = json.dumps(item["json"]).encode()
+        headers["Content-Type"] = "application/json"
+    return item.get("method", "GET"), item["path"], headers, body
 
-    ``path`` is one path, or a list that the clients go through in turn.
+
+def run(url: str, path, requests: int, concurrency: int, seconds: float) -> dict:
+    """Send up to ``requests`` requests (GETs unless told) in ``concurrency`` processes for at most ``seconds``.
+
+    ``path`` is one path, or a list that the clients go through in turn; an item
+    may be a request (``_request``: method, headers, JSON body) instead of a path.
     """
-    paths = [path] if isinstance(path, str) else list(path)
+    paths = [path] if isinstance(path, (str, dict)) else list(path)
     host = urlsplit(url).hostname
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError("load is only ever sent to a loopback address")

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,16 +99,21 @@ def main():
     results = []
     try:
         for scenario in scenarios:
-            # Warm both up, then measure the baseline and the app back to back.
-            load.run(app_url, scenario["path"], 50, 2, 5)
-            load.run(base_url, scenario["baseline"], 50, 2, 5)
-            base = load.run(base_url, scenario["baseline"], args.requests,
-                            args.concurrency, args.seconds)
-            ours = load.run(app_url, scenario["path"], args.requests,
-                            args.concurrency, args.seconds)
+            # ``path`` may be made once ``prepare`` ran (tokens it created); ``during``
+            # a context running beside the load; ``check`` counts after it (e.g. duplicates).
+            path = scenario["path"](env) if callable(scenario["path"]) else scenario["path"]
+            concurrency = scenario.get("concurrency", args.concurrency)
+            with (scenario["during"](env) if scenario.get("during") else nullcontext()):
+                # Warm both up, then measure the baseline and the app back to back.
+                load.run(app_url, path, 50, 2, 5)
+                load.run(base_url, scenario["baseline"], 50, 2, 5)
+                base = load.run(base_url, scenario["baseline"], args.requests,
+                                concurrency, args.seconds)
+                ours = load.run(app_url, path, args.requests, concurrency, args.seconds)
             ratio = round(ours["rps"] / base["rps"], 3) if base["rps"] else None
-            results.append({"scenario": scenario["name"], "db": args.db,
-                            "citizen_desk": ours, "baseline": base, "ratio": ratio})
+            results.append({"scenario": scenario["name"], "db": args.db, "clients": concurrency,
+                            "citizen_desk": ours, "baseline": base, "ratio": ratio,
+                            **(scenario["check"](env) if scenario.get("check") else {})})
     finally:
         for proc in (app_proc, base_proc):
             proc.terminate()
@@ -123,12 +129,17 @@ def main():
         o, b = r["citizen_desk"], r["baseline"]
         print(f"{r['scenario']:34} {o['rps']:>8} {o['p50_ms']:>8} {o['p99_ms']:>8} | "
               f"{b['rps']:>8} {b['p50_ms']:>7} {b['p99_ms']:>7} | {r['ratio']:>6} "
-              f"{o['errors']}/{b['errors']}")
+              f"{o['errors']}/{b['errors']}"
+              + "".join(f" {k}={r[k]}" for k in ("duplicate_calls", "duplicate_numbers")
+                        if k in r)
+              + (f" ({r['clients']} clients)" if r["clients"] != args.concurrency else ""))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"latest-{args.db}.json").write_text(json.dumps(results, indent=2))
     if any(r["citizen_desk"]["errors"] for r in results):
         sys.exit("some requests failed")
+    if any(r.get("duplicate_calls") or r.get("duplicate_numbers") for r in results):
+        sys.exit("a ticket was called twice or a number given twice")
 
 
 if __name__ == "__main__":

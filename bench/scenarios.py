@@ -8,7 +8,7 @@ environment the servers will get. ``path`` may be a list, gone through in turn.
 
 from urllib.parse import quote
 
-from bench import booking_data
+from bench import booking_data, queue_data
 from bench.catalog_data import prepare as prepare_catalog
 
 #: Distinct searches, more than the API's result cache holds: each one is computed.
@@ -37,4 +37,11 @@ SCENARIOS = [
      "prepare": booking_data.prepare},
     {"name": "availability API, 1,600 windows", "path": booking_data.distinct_paths(),
      "baseline": "/json", "prepare": booking_data.prepare},
+    # The walk-in queue (bench/queue_data.py): kiosks issuing tickets while the line is kept
+    # at ~100 waiting; ten clerks calling next while it is refilled; duplicates counted after.
+    {"name": "issue-ticket", "path": queue_data.issue_requests, "baseline": "/json",
+     "prepare": queue_data.prepare, "during": queue_data.drained, "check": queue_data.check},
+    {"name": "call-next", "path": queue_data.call_requests, "baseline": "/json",
+     "concurrency": queue_data.COUNTERS, "prepare": queue_data.prepare,
+     "during": queue_data.refilled, "check": queue_data.check},
 ]
