@@ -13,6 +13,7 @@ def init_app(app):
     cli.init_app(app)
     from citizen_desk.queue.admin import bp as admin_bp
     app.register_blueprint(admin_bp)
+    from citizen_desk.queue import demo  # noqa: F401  (registers its seeder)
     from citizen_desk.queue import api, console
     console.init_app(app)
     api.init_app(app)
