@@ -219,3 +219,21 @@ def test_polling_phones_behind_one_address_are_limited_per_ticket(make_app, desk
     assert refused.status_code == 429 and refused.json["error"]["retry_after"] >= 1
     # Another phone on the same Wi-Fi, polling its own ticket, is not affected.
     assert client.get(f"/api/v1/tickets/{ids[1]}").status_code == 200
+
+
+def test_the_api_answer_is_what_docs_openapi_yaml_says(app, client, desk):
+    from pathlib import Path
+
+    import jsonschema
+    import yaml
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml")
+                          .read_text(encoding="utf-8"))
+    operation = spec["paths"]["/tickets/{ticket}"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Ticket"}
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/Ticket", "components": spec["components"]})
+    ids = issue(app, desk, 2)
+    call(app, desk, ids[0])
+    for public_id in ids:
+        validator.validate(client.get(f"/api/v1/tickets/{public_id}").json)
