@@ -9,17 +9,19 @@ someone else's change is refused and shows the settings as they are now.
 """
 from __future__ import annotations
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, abort, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from citizen_desk.catalog.admin.blueprint import get_office
 from citizen_desk.core.access import permission
 from citizen_desk.core.forms import Versioned, save
+from citizen_desk.extensions import db
+from citizen_desk.offices.models import Office
 from citizen_desk.queue import settings as queue_settings
 from citizen_desk.queue.models import PRIORITY_CLASSES
 from citizen_desk.queue.settings import QueueSettings
@@ -98,6 +100,14 @@ class QueueSettingsForm(Versioned, FlaskForm):
 
 
 _RANGED = [name for name in QueueSettings.__dataclass_fields__ if name != "priority_classes"]
+
+
+def get_office(code: str) -> Office:
+    """The office ``code`` (retired ones too: their settings stay theirs), or 404."""
+    office = db.session.scalar(select(Office).where(Office.code == code))
+    if office is None:
+        abort(404)
+    return office
 
 
 def form_data(office) -> dict:
