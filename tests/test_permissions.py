@@ -146,9 +146,6 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
                                              ("service_b", ADMIN)],
     "catalog_admin.reinstate_service": [("service_a", MANAGERS), ("service_ab", ADMIN),
                                         ("service_b", ADMIN)],
-    # A ticket's tracking page and JSON: public, by the ticket's 192-bit id (the QR code).
-    "queue_tracking.page": [("tracking_ticket", PAGE_VISITORS)],
-    "tracking_api.ticket_state": [("queue_ticket_a", EVERYONE), ("queue_ticket_b", EVERYONE)],
     # The kiosk: the office's kiosk (a device cookie or bearer) and the office's staff.
     **{f"queue_kiosk.{name}": [("cat_office_a", DESK_A | {"kiosk_a"}),
                                ("cat_office_b", DESK_B)]
@@ -160,6 +157,9 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
                            ("kiosk_ticket_b", DESK_B)],
     "queue_kiosk_api.issue": [("cat_office_a", {"kiosk_a", "integration_clerk_a"}),
                               ("cat_office_b", set())],
+    # A ticket's tracking page and JSON: public, by the ticket's 192-bit id (the QR code).
+    "queue_tracking.page": [("tracking_ticket", PAGE_VISITORS)],
+    "tracking_api.ticket_state": [("queue_ticket_a", EVERYONE), ("queue_ticket_b", EVERYONE)],
     # The walk-in queue's settings page: the office's managers and administrators.
     "queue_admin.settings": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
     # The clerk's console: the staff of the counter's office (another office's: 403).
@@ -172,6 +172,14 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
         "call_next", "call", "pause", "resume", "release")},
     **{f"queue_api.{name}": QUEUE_TICKET_API for name in (
         "recall", "no_show", "serve", "transfer", "finish", "cancel")},
+    # The waiting-room display: the office's display (cookie or bearer) and its staff; the
+    # state JSON by token only (display, or a staff member's integration token).
+    "display.page": [("cat_office_a", DESK_A | {"display_a"}),
+                     ("cat_office_b", DESK_B | {"display_b"})],
+    "display.events": [("cat_office_a", DESK_A | {"display_a"}),
+                       ("cat_office_b", DESK_B | {"display_b"})],
+    "display_api.state": [("cat_office_a", {"display_a", "integration_clerk_a"}),
+                          ("cat_office_b", {"display_b"})],
 }
 
 
