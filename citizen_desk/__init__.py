@@ -16,7 +16,7 @@ __all__ = ["create_app", "ConfigError"]
 
 #: The capability packages, bottom-up. Each exposes ``init_app(app)``.
 CAPABILITIES = ("citizen_desk.staff", "citizen_desk.home", "citizen_desk.catalog",
-                "citizen_desk.booking", "citizen_desk.queue")
+                "citizen_desk.booking", "citizen_desk.queue", "citizen_desk.display")
 
 
 class App(Flask):

@@ -53,6 +53,9 @@ class Office(db.Model):
                                                    server_default=false())
     #: Online bookings solve a proof-of-work challenge (ALTCHA) on the final submit.
     proof_of_work: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Anyone may watch the office's waiting-room display (numbers and counters only).
+    public_display: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                 server_default=false())
     #: The walk-in queue's settings (``citizen_desk/queue/settings.py``); empty = house defaults.
     queue_settings: Mapped[dict] = mapped_column(JSON, default=dict)
     retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

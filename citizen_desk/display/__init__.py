@@ -1,0 +1,22 @@
+"""Waiting-room display screens: the page, its live event stream and its state JSON.
+
+``state.py`` reads what a screen shows (latest calls from the event log,
+waiting counts and estimates from the queue); ``stream.py`` turns the
+office's event log into a Server-Sent-Events stream that resumes after
+``Last-Event-ID``; ``views.py`` serves the page and the stream, ``api.py``
+the state JSON; ``permissions.py`` says who may watch. See ``docs/display.md``.
+"""
+
+
+def init_app(app):
+    app.config.setdefault("DISPLAY_STREAM_SECONDS", 300)
+    app.config.setdefault("DISPLAY_HEARTBEAT_SECONDS", 15)
+    app.config.setdefault("DISPLAY_SEND_TIMEOUT", 30)
+    from citizen_desk.display.state import StateCache
+    # One per process and application, shared by its open streams (built before any thread).
+    app.extensions["citizen_desk.display.cache"] = StateCache(
+        float(app.config.get("DISPLAY_STATE_MAX_AGE", 5.0)))
+    from citizen_desk.display.views import bp
+    app.register_blueprint(bp)
+    from citizen_desk.display.api import api
+    app.register_blueprint(api)

@@ -1,0 +1,42 @@
+"""gunicorn settings for citizen_desk: ``gunicorn`` in the repository's root reads this file.
+
+Threaded workers (``gthread``), because waiting-room displays keep a
+Server-Sent-Events stream open (``/offices/<office>/display/events``) and an
+open stream holds one worker thread for its whole life (at most
+``DISPLAY_STREAM_SECONDS``, 300 s, then the screen reconnects with
+``Last-Event-ID`` and misses nothing). A waiting stream costs a sleeping
+thread and nothing else: no database connection (it waits on the process's
+one LISTEN connection, ``core/notifier.py``) and no CPU. So size threads for
+the screens plus the requests that must never queue behind them:
+
+    workers × threads ≥ open displays (and tracking pages, consoles that stream)
+                        + concurrent requests of clerks, kiosks and citizens
+
+The defaults, 2 workers × 100 threads, hold 150 screens with room to spare
+for requests on a 2-core host. Each worker has its own SQLAlchemy pool (10
+connections + 10 overflow, ``core/db.py``): streams borrow one only for the
+moment they read new events, so the pool need not grow with the thread
+count (a thread waits for a free connection at worst). Workers share
+nothing: a call made through one worker or another host reaches every
+screen through PostgreSQL's NOTIFY (on SQLite, a 0.25 s poll per process).
+
+Every setting can be overridden on the command line (the tests' harness
+does) or through the environment variables read below.
+"""
+import os
+
+wsgi_app = "citizen_desk:create_app()"
+bind = os.environ.get("CITIZEN_DESK_BIND", "127.0.0.1:8000")
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+#: Threads per worker: one per open display stream, plus the requests' share.
+threads = int(os.environ.get("GUNICORN_THREADS", "100"))
+#: A gthread worker's connections at once (streams + keep-alive); above threads it queues.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+#: Seconds without a heartbeat from the worker's main loop before it is restarted. A stream
+#: does not block that loop (it runs in a thread), so this need not exceed a stream's life.
+timeout = 60
+#: On a restart or deploy, requests get this long to finish; open display streams are cut
+#: after it, and the screens reconnect to the new workers with Last-Event-ID.
+graceful_timeout = 10
+keepalive = 5
