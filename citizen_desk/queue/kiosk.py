@@ -58,6 +58,8 @@ KIOSK = device_of(TokenPurpose.kiosk)
 TICKET_SECONDS = 20
 IDLE_SECONDS = 90
 ENTER_CODE = _l("Enter the code of your appointment, like K7M-4QX.")
+CONTACT_INVALID = _l("Enter a mobile number, like 6912345678, or an e-mail address, like "
+                     "name@example.gr. Or choose “No thanks”.")
 
 
 class ContactForm(FlaskForm):
@@ -147,7 +149,7 @@ def _start(office, form, status=200, problems=()):
                 "href": url_for(".services", office=office.code, lang=code)})
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         return render_template("queue/kiosk/start.html", office=office, form=form,
-                               languages=languages, refresh=30 * 60), status
+                               languages=languages, refresh=None), status
 
 
 @bp.get("/offices/<office>/kiosk/services")
@@ -202,7 +204,10 @@ def ticket_form(office, service):
         contact = "" if form.skip.data else (form.contact.data or "").strip()
         try:
             with uow.savepoint():
-                phone, email = clean_contact(*_split_contact(contact))
+                try:
+                    phone, email = clean_contact(*_split_contact(contact))
+                except ValidationError:
+                    raise ValidationError.at("contact", CONTACT_INVALID) from None
                 ticket, _created = operations.issue(
                     found, chosen, kind=TicketKind.walk_in,
                     priority=_priority(found, form.priority.data), language=_language(),

@@ -221,7 +221,7 @@ def test_the_ticket_shows_number_service_place_and_a_qr_code(app, kiosk):
     assert 'data-ahead="1"' in page and "data-wait=" in page
     assert "<svg" in page and 'class="segno"' in page
     assert f'data-print-ticket="{second.public_id}"' in page
-    assert 'http-equiv="refresh" content="20;' in page
+    assert 'http-equiv="refresh" content="20;' in page and 'data-idle-seconds="20"' in page
     # Another office's kiosk does not show it.
     with app.app_context():
         other = create_office(holiday_country=None)

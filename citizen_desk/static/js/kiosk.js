@@ -3,6 +3,8 @@
      disabled (after the submission took the pressed button's name along).
    - The ticket ([data-print-ticket]) is printed once: Chromium started with
      --kiosk --kiosk-printing prints without a dialog.
+   - After data-idle-seconds without a touch or a key, back to the start screen (without
+     script a <noscript> refresh does it, whatever the citizen is doing).
    - The check-in box ([data-keep-focus]) keeps the focus, so that a QR scanner acting as
      a keyboard types into it. */
 (function () {
@@ -29,6 +31,20 @@
       try { window.sessionStorage.setItem(key, "1"); } catch (e) { /* private mode */ }
       window.addEventListener("load", function () { window.print(); });
     }
+  }
+
+  var idle = parseInt(document.body.getAttribute("data-idle-seconds") || "0", 10);
+  var home = document.body.getAttribute("data-idle-url");
+  if (idle > 0 && home) {
+    var timer = null;
+    var wait = function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { window.location.assign(home); }, idle * 1000);
+    };
+    ["pointerdown", "keydown", "input"].forEach(function (name) {
+      document.addEventListener(name, wait, true);
+    });
+    wait();
   }
 
   var scan = document.querySelector("[data-keep-focus]");
