@@ -12,7 +12,9 @@ def init_app(app):
     app.config.setdefault("DISPLAY_STREAM_SECONDS", 300)
     app.config.setdefault("DISPLAY_HEARTBEAT_SECONDS", 15)
     app.config.setdefault("DISPLAY_SEND_TIMEOUT", 30)
+    from citizen_desk.display.feed import Feed
     from citizen_desk.display.state import StateCache
+    app.extensions["citizen_desk.display.feed"] = Feed()
     # One per process and application, shared by its open streams (built before any thread).
     app.extensions["citizen_desk.display.cache"] = StateCache(
         float(app.config.get("DISPLAY_STATE_MAX_AGE", 5.0)))

@@ -167,15 +167,19 @@ class StateCache:
             return state
         return None
 
-    def get(self, office: Office, at_least: int = 0) -> dict:
-        """A state of ``office`` that includes event ``at_least`` (computed if none is kept)."""
+    def get(self, office: Office | int, at_least: int = 0) -> dict:
+        """A state of ``office`` (or the office of that id, loaded only if the state must be
+        computed) that includes event ``at_least``."""
+        office_id = office if isinstance(office, int) else office.id
         with self._guard:
-            lock = self._locks.setdefault(office.id, threading.Lock())
+            lock = self._locks.setdefault(office_id, threading.Lock())
         with lock:
-            state = self._fresh(office.id, at_least)
+            state = self._fresh(office_id, at_least)
             if state is None:
+                if isinstance(office, int):
+                    office = db.session.get(Office, office_id)
                 state = office_state(office)
-                self._states[office.id] = (time.monotonic(), state)
+                self._states[office_id] = (time.monotonic(), state)
             return state
 
     def clear(self):

@@ -36,9 +36,10 @@ Bounded, so that a stream never holds a worker for ever:
   the socket a send timeout (``DISPLAY_SEND_TIMEOUT``, 30 s), so a write
   that cannot progress fails, the generator is closed and the thread is free
   again: a dead screen costs at most a thread for that long, never memory.
-- waiting costs no query: ``events.wait`` sleeps on the process's notifier
-  (one LISTEN connection per process on PostgreSQL) and holds no pooled
-  connection while it waits.
+- waiting costs no query: the stream sleeps on the process's notifier (one
+  LISTEN connection per process on PostgreSQL) and holds no pooled
+  connection while it waits; when woken, one stream per office and process
+  reads the new rows and the others take them from it (``feed.py``).
 """
 from __future__ import annotations
 
@@ -90,11 +91,13 @@ def lifetime(seconds: float) -> float:
 
 
 def event_stream(app, office_id: int, first_state: dict, resume_after: int | None, *,
-                 seconds: float, heartbeat: float, waiting_of) -> Iterator[str]:
+                 seconds: float, heartbeat: float, waiting_of, wait=events.wait
+                 ) -> Iterator[str]:
     """The messages of one connection (see the module's docstring).
 
     ``waiting_of(event_id)`` gives the services' waiting rows as of that event
-    (the view passes the process's shared cache); it runs, like each wait, in
+    (the view passes the process's shared cache); ``wait`` is ``events.wait`` or
+    the process's shared ``Feed.wait`` (``feed.py``). Both run, like each wait, in
     an application context of its own that ends before the next ``yield``: a
     generator suspended (or dropped) between two messages holds no context, no
     session and no connection.
@@ -108,7 +111,7 @@ def event_stream(app, office_id: int, first_state: dict, resume_after: int | Non
         if remaining <= 0:
             return
         with app.app_context():
-            found = events.wait(office_id, cursor, min(heartbeat, remaining))
+            found = wait(office_id, cursor, min(heartbeat, remaining))
         if not found:
             yield ": ping\n\n"
             continue

@@ -19,10 +19,9 @@ import json
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+
 from citizen_desk.core.access import permission
 from citizen_desk.core.i18n import NATIVE_NAMES, available_languages
-from citizen_desk.extensions import db
-from citizen_desk.offices.models import Office
 from citizen_desk.display import state as display_state
 from citizen_desk.display import stream
 from citizen_desk.display.helpers import codes, find_office, state_cache
@@ -116,7 +115,7 @@ def events(office):
     config = current_app.config
 
     def waiting_of(event_id: int) -> list[dict]:
-        return cache.get(db.session.get(Office, office_id), at_least=event_id)["services"]
+        return cache.get(office_id, at_least=event_id)["services"]
 
     _limit_blocked_writes(float(config.get("DISPLAY_SEND_TIMEOUT", 30)))
     # Not ``stream_with_context``: the request's context ends when the view returns (its
@@ -124,7 +123,8 @@ def events(office):
     body = stream.event_stream(
         current_app._get_current_object(), office_id, first_state, resume_after,
         seconds=stream.lifetime(float(config.get("DISPLAY_STREAM_SECONDS", 300))),
-        heartbeat=float(config.get("DISPLAY_HEARTBEAT_SECONDS", 15)), waiting_of=waiting_of)
+        heartbeat=float(config.get("DISPLAY_HEARTBEAT_SECONDS", 15)), waiting_of=waiting_of,
+        wait=current_app.extensions["citizen_desk.display.feed"].wait)
     response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     # nginx: pass each message on at once instead of buffering the response.

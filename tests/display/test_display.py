@@ -311,3 +311,45 @@ def test_events_module_reads_what_the_stream_sends(app, screens, act):
     with app.app_context():
         found = events.since(screens.desk.office_id, 0)
         assert [e.kind for e in found] == ["ticket.issued", "ticket.called"]
+
+
+# -- one read per process for all the streams of an office ------------------------------------
+
+def test_twenty_waiting_streams_share_one_read_of_each_new_event(app, screens, act):
+    issue_and_call(act, 1)
+    feed = app.extensions["citizen_desk.display.feed"]
+    start = office_events(app, screens.desk.office_id)[-1][0]
+    results = [None] * 20
+    ready = threading.Barrier(21, timeout=10)
+
+    def waiter(i):
+        with app.app_context():
+            ready.wait()
+            results[i] = [e.id for e in feed.wait(screens.desk.office_id, start, 5)]
+    threads = [threading.Thread(target=waiter, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    time.sleep(0.3)
+    before = feed.queries
+    issue_and_call(act, 1)  # one unit: two events
+    for thread in threads:
+        thread.join(10)
+    expected = [i for i, _ in office_events(app, screens.desk.office_id, start)]
+    assert len(expected) == 2
+    assert all(result == expected for result in results), results
+    # Each waiter querying for itself would be 20 reads (and 20 pooled connections at once).
+    assert feed.queries - before <= 3
+
+
+def test_shared_rows_cut_at_the_limit_are_read_on(app, screens, act):
+    from citizen_desk.display.feed import Feed
+    issue_and_call(act, 3)
+    ids = [i for i, _ in office_events(app, screens.desk.office_id)]
+    feed = Feed()
+    with app.app_context():
+        first = feed.read(screens.desk.office_id, 0, heard=ids[-1], generation=1, limit=2)
+        second = feed.read(screens.desk.office_id, first[-1].id, heard=ids[-1], generation=1,
+                           limit=2)
+        rest = feed.read(screens.desk.office_id, second[-1].id, heard=ids[-1], generation=1)
+    assert [e.id for e in first + second + rest] == ids
