@@ -293,3 +293,30 @@ def test_the_kiosk_pages_need_the_offices_kiosk_or_staff(app, kiosk):
         db.session.commit()
     assert kiosk.client.get(f"/offices/{code}/kiosk").status_code == 403
     assert kiosk.client.get("/offices/NOPE/kiosk").status_code == 403
+
+
+# -- one tap = one ticket, through a real server -----------------------------------------------
+
+def test_twelve_simultaneous_taps_of_one_form_make_one_ticket(app, desk, database_url):
+    """The form's key decides, whichever gunicorn worker gets each of twelve taps at once."""
+    from tests.concurrency import Response, race, served_app
+
+    with app.app_context():
+        office = db.session.get(Office, desk.office_id)
+        _, secret = create_token(TokenPurpose.kiosk, office, name="Kiosk")
+        code = office.code
+        db.session.commit()
+    with served_app(database_url, workers=3, threads=4) as server:
+        paired = server.get(f"/offices/{code}/kiosk?token={secret}")
+        assert paired.status == 303
+        headers = {"Cookie": paired.cookies()}
+        form_url = f"/offices/{code}/kiosk/services/queue-a/ticket?lang=en"
+        page = server.get(form_url, headers=headers)
+        key = re.search(r'name="key"[^>]*value="([^"]+)"', page.body).group(1)
+        tap = server.request("POST", form_url, headers=headers,
+                             data={"key": key, "priority": "", "skip": "1"})
+        answers = race(12, tap, timeout=60)
+    assert all(isinstance(a, Response) for a in answers), answers
+    assert {a.status for a in answers} == {303}, [a.status for a in answers]
+    assert len({a.location for a in answers}) == 1
+    assert [t.number for t in tickets(app)] == ["A001"]
