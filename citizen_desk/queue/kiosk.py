@@ -30,7 +30,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import HiddenField, StringField, SubmitField
+from wtforms import HiddenField, StringField
 from wtforms.validators import Length, Optional
 
 from citizen_desk.catalog import hours
@@ -68,15 +68,12 @@ class ContactForm(FlaskForm):
     contact = StringField(_l("Mobile number or e-mail"), validators=[Optional(), Length(max=254)])
     priority = HiddenField()
     key = HiddenField()
-    take = SubmitField(_l("Get my ticket"))
-    skip = SubmitField(_l("No thanks, get my ticket"))
 
 
 class CheckInForm(FlaskForm):
     """The start screen's appointment code, typed or scanned."""
 
     code = StringField(_l("Appointment code"), validators=[Length(max=500)])
-    submit = SubmitField(_l("Check in"))
 
 
 # -- look-ups ---------------------------------------------------------------------------------
@@ -201,7 +198,8 @@ def ticket_form(office, service):
         key = form.key.data or ""
         if not 1 <= len(key) <= 64:
             abort(400)
-        contact = "" if form.skip.data else (form.contact.data or "").strip()
+        # Two buttons: "tell me" (name=take) and "no thanks" (name=skip, the big default).
+        contact = "" if "skip" in request.form else (form.contact.data or "").strip()
         try:
             with uow.savepoint():
                 try:
