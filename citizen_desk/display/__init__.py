@@ -18,6 +18,13 @@ def init_app(app):
     # One per process and application, shared by its open streams (built before any thread).
     app.extensions["citizen_desk.display.cache"] = StateCache(
         float(app.config.get("DISPLAY_STATE_MAX_AGE", 5.0)))
+    from flask_babel import lazy_gettext as _l
+
+    from citizen_desk.core import audit
+    audit.describe(actions={"display.public": _l("Display made public"),
+                            "display.private": _l("Display made private")})
+    from citizen_desk.display.cli import display
+    app.cli.add_command(display)
     from citizen_desk.display.views import bp
     app.register_blueprint(bp)
     from citizen_desk.display.api import api

@@ -353,3 +353,21 @@ def test_shared_rows_cut_at_the_limit_are_read_on(app, screens, act):
                            limit=2)
         rest = feed.read(screens.desk.office_id, second[-1].id, heard=ids[-1], generation=1)
     assert [e.id for e in first + second + rest] == ids
+
+
+def test_cli_makes_a_display_public_and_private_again(app, screens, client):
+    from citizen_desk.core.audit import AuditEntry
+    runner = app.test_cli_runner()
+    url = f"/api/v1/offices/{screens.office_code}/display"
+    assert client.get(url).status_code == 401
+    result = runner.invoke(args=["display", "public", screens.office_code])
+    assert result.exit_code == 0 and "public" in result.output
+    assert client.get(url).status_code == 200
+    assert "unchanged" in runner.invoke(args=["display", "public", screens.office_code]).output
+    assert runner.invoke(args=["display", "public", screens.office_code, "--off"]).exit_code == 0
+    assert client.get(url).status_code == 401
+    assert runner.invoke(args=["display", "public", "NOPE"]).exit_code != 0
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEntry.action).where(
+            AuditEntry.action.like("display.%")).order_by(AuditEntry.id)).all()
+    assert actions == ["display.public", "display.private"]
