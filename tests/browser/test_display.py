@@ -1,6 +1,7 @@
 """The waiting-room display in Chromium: a ticket issued at the kiosk and called by the clerk
 shows on the open screen within a second, flashes and is spoken in Greek then English, digit by
-digit; a 16:9 screenshot is kept (``test-artifacts/display-call.png``) for the README."""
+digit; a recall is spoken again; axe finds nothing serious; a 16:9 screenshot is kept
+(``test-artifacts/display-call.png``) for the README."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from citizen_desk.core import uow
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
 from citizen_desk.staff.models import StaffUser, TokenPurpose
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, AXE
 from tests.factories import create_token
 from tests.tickets.conftest import set_up_desk
 
@@ -86,6 +87,12 @@ def test_a_call_shows_on_the_screen_within_a_second_and_is_spoken(browser, live_
         assert all("1" in text for _, text in spoken)  # the counter
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "display-call.png"))
+        if AXE.exists():
+            page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
+            result = page.evaluate("async () => await axe.run(document, "
+                                   "{resultTypes: ['violations']})")
+            assert [v["id"] for v in result["violations"]
+                    if v["impact"] in ("serious", "critical")] == []
         # A recall is announced again.
         post(f"{live_server.url}/api/v1/tickets/{called['id']}/recall", clerk)
         page.wait_for_function("() => window.__spoken.length >= 4")
