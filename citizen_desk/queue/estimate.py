@@ -2,10 +2,10 @@
 
 **People ahead** are the waiting tickets the call-next policy would call
 before this one among those waiting for the same service (or, for a ticket
-transferred to one counter, for that counter): the policy itself orders
-them, without the fairness history, so the kiosk, the ticket and the
+transferred to one counter, for that counter), by the policy's rules 1–3
+(``policy.line_key``) counted in SQL, so the kiosk, the ticket and the
 tracking page agree with what the clerks will do, give or take a fairness
-call.
+call — and cost one query however long the line.
 
 **Estimated wait** = departures needed × minutes per citizen ÷ counters
 serving the service now, where the departures needed are the people ahead,
@@ -15,7 +15,7 @@ at a full desk was told "no wait", and the synthetic day of
 ``tests/tickets/test_estimate_day.py`` found the estimate about 2 minutes
 short on average). Minutes per citizen is the median service time (called →
 finished) of the service's tickets finished at the office in the last hour
-(``QUEUE_ESTIMATE_WINDOW_MINUTES``), once at least ``MIN_SAMPLES`` were;
+(``WINDOW_MINUTES``), once at least ``MIN_SAMPLES`` were;
 until then the service's booked duration. Counters serving it: those staffed
 and not paused that serve the service, at least one (an office that opens
 later still gives an estimate). ``docs/queue.md`` states the tolerance the
@@ -28,14 +28,15 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy.orm import aliased
 
 from citizen_desk.booking.models import Appointment
 from citizen_desk.catalog.models import Counter, Service
 from citizen_desk.core.db import utcnow
 from citizen_desk.extensions import db
-from citizen_desk.queue import operations
-from citizen_desk.queue.models import CounterSession, Ticket, TicketStatus
+from citizen_desk.queue import policy
+from citizen_desk.queue.models import CounterSession, Ticket, TicketKind, TicketStatus
 from citizen_desk.queue.settings import QueueSettings
 
 #: Finished tickets needed before their median replaces the service's booked duration.
@@ -70,35 +71,60 @@ def minutes_per_citizen(office_id: int, service: Service, now: datetime | None =
     return statistics.median(durations)
 
 
-def _waiting_alike(ticket: Ticket) -> list[operations.Candidate]:
-    """The waiting tickets competing with ``ticket`` for the same counters (incl. itself)."""
-    T = Ticket
-    where = [T.office_id == ticket.office_id, T.status == TicketStatus.waiting,
-             T.day == ticket.day]
+def _alike(ticket: Ticket) -> list:
+    """Conditions of the waiting tickets competing with ``ticket`` for the same counters."""
+    where = [Ticket.office_id == ticket.office_id, Ticket.status == TicketStatus.waiting,
+             Ticket.day == ticket.day]
     if ticket.counter_id is not None:
-        where.append(T.counter_id == ticket.counter_id)
+        where.append(Ticket.counter_id == ticket.counter_id)
     else:
-        where += [T.service_id == ticket.service_id, T.counter_id.is_(None)]
-    rows = db.session.execute(
-        select(T.id, T.number, T.kind, T.priority, T.service_id, T.counter_id, T.issued_dt,
-               Appointment.start_dt)
-        .outerjoin(Appointment, Appointment.id == T.appointment_id).where(*where)).all()
-    return [operations.Candidate(id=r[0], number=r[1], kind=r[2].value, priority=r[3],
-                                 service_id=r[4], counter_id=r[5], issued_dt=r[6],
-                                 appointment_start=r[7]) for r in rows]
+        where += [Ticket.service_id == ticket.service_id, Ticket.counter_id.is_(None)]
+    return where
+
+
+def _rank(priority_column, knobs: policy.Knobs):
+    """The policy's priority rank (``Knobs.rank``) as SQL."""
+    listed = len(knobs.priority_classes)
+    whens = [(priority_column == code, index) for index, code in enumerate(knobs.priority_classes)]
+    whens.append((priority_column.is_(None), listed + 1))
+    return case(*whens, else_=listed)
 
 
 def people_ahead(ticket: Ticket, now: datetime | None = None) -> int:
-    """How many waiting tickets the policy would call before ``ticket`` (0 once called)."""
+    """How many waiting tickets the policy would call before ``ticket`` (0 once called).
+
+    Rules 1–3 of the call-next policy (``policy.line_key``: due appointments by
+    their time, then priority rank, then arrival, then id) counted in one SQL
+    query, whatever the length of the line. The fairness bound (rule 4) is
+    left out: it depends on the calls still to come, and only ever moves a
+    long-waiting walk-in forward, so the count errs on the side of caution.
+    """
     if ticket.status != TicketStatus.waiting:
         return 0
     now = now or utcnow()
-    knobs = QueueSettings.of(ticket.office).knobs
-    ordered = operations.policy_order(_waiting_alike(ticket), [], knobs, now)
-    for index, candidate in enumerate(ordered):
-        if candidate.id == ticket.id:
-            return index
-    return 0
+    knobs = policy.Knobs.from_mapping(QueueSettings.of(ticket.office).knobs)
+    appointment = aliased(Appointment)
+    due_by = now + knobs.early
+    other_due = and_(Ticket.kind == TicketKind.appointment, appointment.start_dt.is_not(None),
+                     appointment.start_dt <= due_by)
+    mine = db.session.execute(
+        select(Appointment.start_dt).where(Appointment.id == ticket.appointment_id)
+    ).scalar_one_or_none() if ticket.appointment_id else None
+    mine_due = (ticket.kind == TicketKind.appointment and mine is not None and mine <= due_by)
+    arrived_before = or_(Ticket.issued_dt < ticket.issued_dt,
+                         and_(Ticket.issued_dt == ticket.issued_dt, Ticket.id < ticket.id))
+    if mine_due:
+        before = and_(other_due, or_(appointment.start_dt < mine,
+                                     and_(appointment.start_dt == mine, arrived_before)))
+    else:
+        my_rank = knobs.rank(ticket.priority)
+        rank = _rank(Ticket.priority, knobs)
+        before = or_(other_due, and_(not_(other_due), or_(
+            rank < my_rank, and_(rank == my_rank, arrived_before))))
+    return db.session.scalar(
+        select(func.count(Ticket.id))
+        .outerjoin(appointment, appointment.id == Ticket.appointment_id)
+        .where(*_alike(ticket), Ticket.id != ticket.id, before)) or 0
 
 
 def wait_minutes(ahead: int, per_citizen: float, counters: int) -> int:

@@ -19,7 +19,7 @@ from citizen_desk.queue.models import PRIORITY_CLASSES
 #: Each whole-number setting's allowed range.
 _RANGES = {
     "appointment_early_minutes": (0, 120),
-    "fairness_max_consecutive": (1, 50),
+    "fairness_max_consecutive": (0, 50),
     "fairness_wait_minutes": (1, 600),
     "checkin_early_minutes": (0, 240),
     "checkin_late_minutes": (0, 240),

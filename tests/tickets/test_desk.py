@@ -169,3 +169,40 @@ def test_yesterdays_waiting_ticket_is_not_called(q):
     old.day = old.day - timedelta(days=1)
     db.session.flush()
     assert ops.call_next(q.one, q.clerk) is None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_people_ahead_counts_what_the_policy_rules_order_before(q, monkeypatch, seed):
+    """The SQL count equals the ticket's place in the policy's rules-1–3 order (line_key)."""
+    import random
+    from citizen_desk.queue import policy
+    rng = random.Random(seed)
+    start = utcnow().replace(microsecond=0) - timedelta(minutes=90)
+    tickets = []
+    for n in range(30):
+        # Arrival times out of id order, with ties: the count must follow the time, then the id.
+        issued = start + timedelta(minutes=rng.randint(0, 20))
+        monkeypatch.setattr(ops, "utcnow", lambda issued=issued: issued)
+        kind = rng.choice(["walk", "walk", "walk", "appointment", "priority"])
+        if kind == "appointment":
+            at = utcnow() + timedelta(minutes=rng.randint(-30, 40))
+            appointment = Appointment(code="".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+                                                   for _ in range(6)),
+                                      status=AppointmentStatus.confirmed, office=q.office,
+                                      service=q.a, start_dt=at,
+                                      end_dt=at + timedelta(minutes=15), name="Πολίτης")
+            db.session.add(appointment)
+            db.session.flush()
+            ticket, _ = ops.issue(q.office, q.a, appointment=appointment)
+        else:
+            ticket, _ = ops.issue(q.office, q.a, priority=rng.choice(
+                ["senior", "disability", "pregnancy"]) if kind == "priority" else None)
+        tickets.append(ticket)
+    now = utcnow()
+    knobs = policy.Knobs.from_mapping(QueueSettings.of(q.office).knobs)
+    waiting = ops.candidates(q.one, now)
+    line = sorted((policy.Candidate(id=c.id, kind=c.kind, priority=c.priority,
+                                    issued_dt=c.issued_dt, due_dt=c.appointment_start)
+                   for c in waiting), key=lambda c: policy.line_key(c, knobs, now))
+    expected = {c.id: index for index, c in enumerate(line)}
+    assert {t.id: estimate.people_ahead(t, now) for t in tickets} == expected
