@@ -31,12 +31,17 @@ worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 #: Threads per worker: one per open display stream, plus the requests' share.
 threads = int(os.environ.get("GUNICORN_THREADS", "100"))
-#: A gthread worker's connections at once (streams + keep-alive); above threads it queues.
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+#: A gthread worker's connections at once. Equal to its threads, so that a worker whose
+#: threads are all taken (by open streams) stops accepting and the others take the new
+#: connections: with more, gunicorn's default of 1000, a worker full of streams still
+#: accepted requests and queued them behind streams that last minutes (measured with 200
+#: streams on 2 × 120 threads: a clerk's request waited past 30 s). The price is no
+#: keep-alive (gunicorn says so once at start), which a reverse proxy in front does not
+#: need. Give the same number to both when you change one on the command line.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(threads)))
 #: Seconds without a heartbeat from the worker's main loop before it is restarted. A stream
 #: does not block that loop (it runs in a thread), so this need not exceed a stream's life.
 timeout = 60
 #: On a restart or deploy, requests get this long to finish; open display streams are cut
 #: after it, and the screens reconnect to the new workers with Last-Event-ID.
 graceful_timeout = 10
-keepalive = 5
