@@ -25,6 +25,7 @@ from sqlalchemy import select
 from citizen_desk.booking import identity
 from citizen_desk.booking.schemas import ServiceCode
 from citizen_desk.catalog.models import Service
+from citizen_desk.core import uow
 from citizen_desk.core.access import permission
 from citizen_desk.core.errors import error_response
 from citizen_desk.core.i18n import current_language
@@ -141,6 +142,18 @@ def issue(office, service, priority, lang, appointment_code, needs, notify_phone
     if not created and not _same_request(ticket, language, needs, phone, email):
         raise ValidationError.at(HEADER, _l(
             "This request key was already used for another ticket."))
+    return _answer(ticket, created)
+
+
+def _answer(ticket: Ticket, created: bool):
+    """Commit the ticket, then work out its place in line for the answer.
+
+    The estimate reads the line; doing it after the commit keeps the office's
+    numbering row and event-log lock held only for the issuing itself, so
+    kiosks issuing at once wait on each other for a few statements, not for
+    the estimate too. What follows the commit only reads.
+    """
+    uow.commit()
     return jsonify(ticket_json(ticket, language=ticket.language)), 201 if created else 200
 
 
@@ -159,4 +172,4 @@ def _check_in(office, code, lang, key, clerk, phone, email):
         payload = body.get_json()
         payload["walk_in_offered"] = True
         return jsonify(payload), status
-    return jsonify(ticket_json(ticket, language=ticket.language)), 201 if created else 200
+    return _answer(ticket, created)
