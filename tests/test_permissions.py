@@ -180,6 +180,9 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
                        ("cat_office_b", DESK_B | {"display_b"})],
     "display_api.state": [("cat_office_a", {"display_a", "integration_clerk_a"}),
                           ("cat_office_b", {"display_b"})],
+    # Live nudges: a ticket's (public, by its id) and a counter's console (its office's staff).
+    "display_live.ticket_events": [("tracking_ticket", PAGE_VISITORS)],
+    "display_live.console_events": QUEUE_COUNTER_PAGE,
 }
 
 

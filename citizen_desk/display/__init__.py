@@ -4,7 +4,8 @@
 waiting counts and estimates from the queue); ``stream.py`` turns the
 office's event log into a Server-Sent-Events stream that resumes after
 ``Last-Event-ID``; ``views.py`` serves the page and the stream, ``api.py``
-the state JSON; ``permissions.py`` says who may watch. See ``docs/display.md``.
+the state JSON; ``live.py`` the tracking page's and the clerk console's nudge
+streams; ``permissions.py`` says who may watch. See ``docs/display.md``.
 """
 
 
@@ -29,3 +30,5 @@ def init_app(app):
     app.register_blueprint(bp)
     from citizen_desk.display.api import api
     app.register_blueprint(api)
+    from citizen_desk.display.live import bp as live
+    app.register_blueprint(live)

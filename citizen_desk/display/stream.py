@@ -90,6 +90,22 @@ def lifetime(seconds: float) -> float:
     return seconds * random.uniform(0.9, 1.1)
 
 
+def batches(app, office_id: int, cursor: int, *, deadline: float, heartbeat: float,
+            wait=events.wait) -> Iterator[list]:
+    """The office's new events after ``cursor``, batch by batch, until ``deadline``
+    (``time.monotonic``); ``[]`` after ``heartbeat`` seconds of silence. Each wait runs in
+    an application context of its own, closed before the batch is yielded."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        with app.app_context():
+            found = wait(office_id, cursor, min(heartbeat, remaining))
+        if found:
+            cursor = found[-1].id
+        yield found
+
+
 def event_stream(app, office_id: int, first_state: dict, resume_after: int | None, *,
                  seconds: float, heartbeat: float, waiting_of, wait=events.wait
                  ) -> Iterator[str]:
@@ -106,12 +122,8 @@ def event_stream(app, office_id: int, first_state: dict, resume_after: int | Non
     yield "retry: 3000\n\n"
     yield message(first_state, event="state")
     cursor = first_state["last_event_id"] if resume_after is None else resume_after
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return
-        with app.app_context():
-            found = wait(office_id, cursor, min(heartbeat, remaining))
+    for found in batches(app, office_id, cursor, deadline=deadline, heartbeat=heartbeat,
+                         wait=wait):
         if not found:
             yield ": ping\n\n"
             continue
