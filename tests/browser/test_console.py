@@ -1,5 +1,6 @@
 """The clerk's console in a real browser: sign in, take a counter, call the next ticket with
-the keyboard (N), finish it (F); shortcuts do nothing while typing in a field; no serious
+the keyboard (N), finish it (F); shortcuts do nothing while typing in a field; a ticket
+issued meanwhile shows in the waiting list at once (the console's event stream); no serious
 accessibility violations."""
 import pytest
 
@@ -93,3 +94,23 @@ def test_console_fits_a_phone(page, live_server, app, desk):
     page.wait_for_selector("[data-current-ticket='A002']")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
+
+
+def test_a_new_ticket_shows_in_the_waiting_list_at_once(page, live_server, app, desk):
+    sign_in(page, live_server.url, email="console@example.gr")
+    page.wait_for_url("**/staff/")
+    page.goto(f"{live_server.url}/staff/queue/?lang=en")
+    with page.expect_request(f"**/staff/queue/counters/{desk.counter1_id}/events"):
+        page.locator(f"tr[data-counter='{desk.counter1_id}'] button").click()
+    page.wait_for_url(f"**/staff/queue/counters/{desk.counter1_id}")
+    assert page.locator("[data-waiting-count]").get_attribute("data-waiting-count") == "2"
+    page.wait_for_timeout(800)  # the refresh on the stream's opening has come and gone
+
+    def work():
+        office = db.session.get(Office, desk.office_id)
+        ops.issue(office, db.session.get(Service, desk.a_id))
+    with app.app_context():
+        uow.run(work)
+        db.session.remove()
+    # Well before the 10-second poll (the fallback while the stream is down).
+    page.wait_for_selector("[data-waiting-count='3']", timeout=4_000)

@@ -44,14 +44,24 @@
     form.setAttribute("data-sent", "1");
   });
 
+  /* The waiting list, live: the office's nudges (GET .../counters/<id>/events,
+     display/live.py: something happened to a ticket or a counter) fetch it again, half a
+     second after the last of a burst; the poll every data-refresh-seconds is the fallback
+     while the stream is down or without EventSource. */
   var list = document.getElementById("waiting");
   if (!list || !window.fetch) return;
   var url = list.getAttribute("data-refresh-url");
   var seconds = parseInt(list.getAttribute("data-refresh-seconds"), 10) || 10;
+  var timer = null, soon = null, source = null, pending = false, over = false;
 
   function refresh() {
     // Never replace what the clerk is using: a focused Call button stays as it is.
-    if (list.contains(document.activeElement) || document.hidden) return;
+    if (over) return;
+    if (list.contains(document.activeElement) || document.hidden) {
+      pending = true;  // done when the focus leaves the list or the tab shows again
+      return;
+    }
+    pending = false;
     fetch(url, {credentials: "same-origin", redirect: "manual",
                 headers: {"Accept": "text/html"}})
       .then(function (response) {
@@ -60,8 +70,44 @@
       })
       .then(function (html) {
         if (!list.contains(document.activeElement)) list.innerHTML = html;
+        else pending = true;
       })
-      .catch(function () { window.clearInterval(timer); });
+      .catch(stop);
   }
-  var timer = window.setInterval(refresh, seconds * 1000);
+
+  function stop() {
+    over = true;
+    window.clearInterval(timer);
+    if (source) source.close();
+  }
+
+  function nudged() {
+    window.clearTimeout(soon);
+    soon = window.setTimeout(refresh, 500);
+  }
+
+  function polling(on) {
+    window.clearInterval(timer);
+    timer = on && !over ? window.setInterval(refresh, seconds * 1000) : null;
+  }
+
+  list.addEventListener("focusout", function () {
+    window.setTimeout(function () {
+      if (pending && !list.contains(document.activeElement)) nudged();
+    }, 0);
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (pending && !document.hidden) nudged();
+  });
+
+  polling(true);
+  if (window.EventSource && /\/waiting$/.test(url)) {
+    source = new EventSource(url.replace(/\/waiting$/, "/events"));
+    source.addEventListener("open", function () {
+      polling(false);
+      nudged();  // whatever happened while it was not connected
+    });
+    source.addEventListener("changed", nudged);
+    source.addEventListener("error", function () { polling(true); });
+  }
 })();

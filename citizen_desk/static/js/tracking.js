@@ -1,4 +1,9 @@
-/* A ticket's tracking page, live: asks GET /api/v1/tickets/<id> every 5 seconds and, when
+/* A ticket's tracking page, live: listens to GET /t/<id>/events (display/live.py: a nudge,
+   without data, whenever something happens at the office that can move this ticket) and on
+   each nudge asks GET /api/v1/tickets/<id> again (at most every 2 seconds); while the stream
+   is up, a slow 30-second poll is the safety net, and while it is down (or without
+   EventSource) the 5-second poll below does the work, as before.
+   The poll: asks GET /api/v1/tickets/<id> every 5 seconds and, when
    the ticket moved, fetches the page again and swaps its live part (#cd-tracking-live), so
    every word stays the server's translation. Paused while the tab is hidden, unless alerts
    are on (then every 15 seconds, so that a phone in a pocket still hears its turn); after an
@@ -12,8 +17,9 @@
   var root = document.getElementById("cd-tracking");
   if (!root || !window.fetch) { return; }
   var api = root.getAttribute("data-api");
-  var BASE = 5000, HIDDEN = 15000, MAX = 60000;
+  var BASE = 5000, HIDDEN = 15000, MAX = 60000, SAFETY = 30000, NUDGE_GAP = 2000;
   var delay = BASE, timer = null, stopped = false;
+  var source = null, streaming = false, lastPoll = 0;
   /* What the page shows, in the API's terms: a different answer means "fetch the page". */
   var signature = document.getElementById("cd-tracking-live").getAttribute("data-sign");
   var alertsOn = false, audio = null, flashing = null;
@@ -30,9 +36,40 @@
 
   function schedule(ms) {
     clearTimeout(timer);
-    if (stopped) { return; }
+    if (stopped) { stopListening(); return; }
     if (document.hidden && !alertsOn) { return; } // resumed by visibilitychange
+    if (streaming) { ms = Math.max(ms, SAFETY); }
     timer = setTimeout(poll, document.hidden ? Math.max(ms, HIDDEN) : ms);
+  }
+
+  /* A nudge: ask again soon, but not more often than every NUDGE_GAP (a busy office). */
+  function nudged() {
+    if (stopped) { return; }
+    clearTimeout(timer);
+    if (document.hidden && !alertsOn) { return; } // resumed by visibilitychange
+    timer = setTimeout(poll, Math.max(100, lastPoll + NUDGE_GAP - Date.now()));
+  }
+
+  function listen() {
+    if (!window.EventSource || source || stopped) { return; }
+    source = new EventSource(window.location.pathname.replace(/\/+$/, "") + "/events");
+    source.addEventListener("open", function () {
+      streaming = true;
+      nudged(); // whatever happened while it was not connected
+    });
+    source.addEventListener("changed", nudged);
+    source.addEventListener("error", function () {
+      // The browser reconnects by itself (a 204 once the ticket is final stops it);
+      // meanwhile the 5-second poll is back.
+      streaming = false;
+      if (source && source.readyState === 2) { source = null; }
+      if (!stopped) { schedule(delay); }
+    });
+  }
+
+  function stopListening() {
+    streaming = false;
+    if (source) { source.close(); source = null; }
   }
 
   function offline(shown) {
@@ -41,10 +78,13 @@
   }
 
   function poll() {
+    lastPoll = Date.now();
     fetch(api, { headers: { "Accept": "application/json" }, cache: "no-store",
                  credentials: "same-origin" })
       .then(function (response) {
-        if (response.status === 404) { stopped = true; window.location.reload(); return null; }
+        if (response.status === 404) {
+          stopped = true; stopListening(); window.location.reload(); return null;
+        }
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
       })
@@ -58,6 +98,7 @@
           signature = now;
           if (["done", "no_show", "cancelled", "expired"].indexOf(ticket.status) >= 0) {
             stopped = true;
+            stopListening();
             var alerts = root.querySelector("[data-alerts]");
             if (alerts) { alerts.hidden = true; }
           }
@@ -176,5 +217,6 @@
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && !stopped) { clearTimeout(timer); poll(); }
   });
+  listen();
   schedule(delay);
 })();
