@@ -12,9 +12,10 @@
 
 Every action is a POST form (CSRF) that redirects back with a message, so
 the console works without JavaScript; ``js/queue_console.js`` adds the
-keyboard shortcuts and refreshes the waiting list every few seconds from
-``…/waiting``. Ticket actions name the ticket the page showed: a ticket that
-left the counter meanwhile is not acted on.
+keyboard shortcuts and refreshes the waiting list from ``…/waiting`` on the
+office's nudges (``…/events``, served by ``display/live.py``; every few
+seconds while that stream is down). Ticket actions name the ticket the page
+showed: a ticket that left the counter meanwhile is not acted on.
 """
 from __future__ import annotations
 

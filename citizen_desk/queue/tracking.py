@@ -4,7 +4,8 @@
   number, the service, the status in words, people ahead and the estimated
   wait; once called, the counter to go to; a clear last word once done,
   missed, cancelled or expired. In the ticket's language unless the visitor
-  chose another with ``?lang=``. ``static/js/tracking.js`` asks the API every
+  chose another with ``?lang=``. ``static/js/tracking.js`` asks the API on
+  each nudge of ``/t/<id>/events`` (``display/live.py``), else every
   5 seconds (paused in a hidden tab unless alerts are on, slower after
   errors), swaps the page's live part in place when something changed, and —
   once the visitor turned on "sound and alerts" — beeps, vibrates, shows a
