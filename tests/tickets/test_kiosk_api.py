@@ -144,7 +144,7 @@ def test_a_service_closed_now_is_refused_for_the_kiosk_not_for_the_desk(app, api
         today = office.today()
         catalog_ops.add_closure(office, today, today, {"el": "Απεργία"})
         db.session.commit()
-    refused = api.post({"service": "queue-a", "lang": "en"})
+    refused = api.post({"service": "queue-a", "lang": "en"}, query_string={"lang": "en"})
     assert refused.status_code == 422
     assert refused.json["errors"]["service"] == "This service is not open for tickets now."
     assert tickets(app) == []
