@@ -17,7 +17,7 @@ from citizen_desk.offices.models import Office
 from citizen_desk.queue import operations as ops
 from citizen_desk.queue.models import Ticket, TicketKind, TicketSequence, TicketStatus
 from citizen_desk.staff.models import StaffUser
-from tests.factories import create_office
+from tests.factories import create_office, create_service
 
 
 @pytest.fixture
@@ -434,3 +434,13 @@ def test_call_next_follows_the_office_policy_and_its_fairness_bound(q, monkeypat
     calls.append(ops.call_next(q.one, q.clerk))
     assert [t.priority for t in calls] == ["senior"] * 4 + [None]
     assert calls[4].id == walk_in.id
+
+
+def test_services_sharing_a_prefix_share_its_numbering(q):
+    """The catalog refuses a second service with the same prefix at an office; were two to
+    share one anyway (two edits racing past that check), numbers still never repeat."""
+    twin = create_service(offices=[q.office], ticket_prefix="Z", code="queue-a-twin")
+    twin.ticket_prefix = "A"
+    db.session.flush()
+    numbers = [issue(q).number, issue(q, twin).number, issue(q).number]
+    assert numbers == ["A001", "A002", "A003"]
