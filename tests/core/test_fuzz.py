@@ -119,9 +119,13 @@ def plan(rule, args: dict, method: str, allowed: set[str], form_names: list[str]
 
 def send(client, method: str, url: str, headers: dict, form: str | None) -> int:
     if form is None:
-        return client.open(url, method=method, headers=headers).status_code
-    return client.open(url, method=method, headers=headers, data=form.encode("ascii"),
-                       content_type="application/x-www-form-urlencoded").status_code
+        response = client.open(url, method=method, headers=headers)
+    else:
+        response = client.open(url, method=method, headers=headers, data=form.encode("ascii"),
+                               content_type="application/x-www-form-urlencoded")
+    # Close it: an event stream's generator (and the connection it may hold) ends now.
+    response.close()
+    return response.status_code
 
 
 def test_no_input_makes_a_server_error(app, world, caplog, monkeypatch):  # noqa: F811
