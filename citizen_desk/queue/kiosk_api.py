@@ -25,7 +25,6 @@ from sqlalchemy import select
 from citizen_desk.booking import identity
 from citizen_desk.booking.schemas import ServiceCode
 from citizen_desk.catalog.models import Service
-from citizen_desk.core import uow
 from citizen_desk.core.access import permission
 from citizen_desk.core.errors import error_response
 from citizen_desk.core.i18n import current_language
@@ -146,14 +145,7 @@ def issue(office, service, priority, lang, appointment_code, needs, notify_phone
 
 
 def _answer(ticket: Ticket, created: bool):
-    """Commit the ticket, then work out its place in line for the answer.
-
-    The estimate reads the line; doing it after the commit keeps the office's
-    numbering row and event-log lock held only for the issuing itself, so
-    kiosks issuing at once wait on each other for a few statements, not for
-    the estimate too. What follows the commit only reads.
-    """
-    uow.commit()
+    """The ticket as the kiosk shows it: ``201`` when issued now, ``200`` for a replayed key."""
     return jsonify(ticket_json(ticket, language=ticket.language)), 201 if created else 200
 
 
