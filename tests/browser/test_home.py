@@ -7,7 +7,7 @@ pytestmark = pytest.mark.browser
 def test_home_renders_in_greek_and_switches_to_english_and_back(page, live_server):
     page.goto(live_server.url + "/")
     assert page.locator("html").get_attribute("lang") == "el"
-    assert page.locator("h1").inner_text() == "Οι υπηρεσίες του δημοσίου στο γκισέ, χωρίς αναμονή"
+    assert page.locator("h1").inner_text() == "Οι υπηρεσίες του δημοσίου στη θυρίδα, χωρίς αναμονή"
 
     page.get_by_role("link", name="English").click()
     page.wait_for_url("**lang=en")
