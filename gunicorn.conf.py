@@ -20,6 +20,16 @@ count (a thread waits for a free connection at worst). Workers share
 nothing: a call made through one worker or another host reaches every
 screen through PostgreSQL's NOTIFY (on SQLite, a 0.25 s poll per process).
 
+Citizens' tracking pages (``/t/<id>/events``) are the many: a waiting room of
+phones could take every thread. So each worker lets at most
+``TRACKING_STREAMS_MAX`` of them stream (``display/budget.py``); further ones
+get ``503`` with ``Retry-After`` at once and their pages poll every 5 s
+instead, trying to stream again a minute later. ``post_fork`` below sets it
+to half of a worker's threads (50 of 100; it follows ``--threads``) unless
+``CITIZEN_DESK_TRACKING_STREAMS_MAX`` is set; without gunicorn (or with
+``--preload``) it is 50. Displays and clerks' consoles are few and not
+capped: the other half is theirs and the requests'.
+
 Every setting can be overridden on the command line (the tests' harness
 does) or through the environment variables read below.
 """
@@ -45,3 +55,9 @@ timeout = 60
 #: On a restart or deploy, requests get this long to finish; open display streams are cut
 #: after it, and the screens reconnect to the new workers with Last-Event-ID.
 graceful_timeout = 10
+
+
+def post_fork(server, worker):
+    """In each new worker, before it loads the app: its budget of citizens' tracking streams
+    is half of its threads, unless the environment sets one (module docstring)."""
+    os.environ.setdefault("CITIZEN_DESK_TRACKING_STREAMS_MAX", str(worker.cfg.threads // 2))

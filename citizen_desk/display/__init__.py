@@ -5,7 +5,8 @@ waiting counts and estimates from the queue); ``stream.py`` turns the
 office's event log into a Server-Sent-Events stream that resumes after
 ``Last-Event-ID``; ``views.py`` serves the page and the stream, ``api.py``
 the state JSON; ``live.py`` the tracking page's and the clerk console's nudge
-streams; ``permissions.py`` says who may watch. See ``docs/display.md``.
+streams, ``budget.py`` how many tracking pages may stream at once;
+``permissions.py`` says who may watch. See ``docs/display.md``.
 """
 
 
@@ -13,6 +14,8 @@ def init_app(app):
     app.config.setdefault("DISPLAY_STREAM_SECONDS", 300)
     app.config.setdefault("DISPLAY_HEARTBEAT_SECONDS", 15)
     app.config.setdefault("DISPLAY_SEND_TIMEOUT", 30)
+    from citizen_desk.display import budget
+    budget.init_app(app)
     from citizen_desk.display.feed import Feed
     from citizen_desk.display.state import StateCache
     app.extensions["citizen_desk.display.feed"] = Feed()

@@ -23,7 +23,10 @@ permission-checked fragment. The events that woke one wait give one nudge
 display's stream (``stream.starting_point``): events missed while away give
 a nudge at once. Same wake-ups (``feed.py``), heartbeat, bounded lifetime and
 send timeout as the display's stream (``stream.py``): each open page holds a
-server thread while it is connected.
+server thread while it is connected. So tracking pages stream only within the
+process's budget (``budget.py``, ``TRACKING_STREAMS_MAX``): past it their
+stream is ``503`` with ``Retry-After`` at once and the page polls instead;
+consoles are few and not counted.
 """
 from __future__ import annotations
 
@@ -34,8 +37,8 @@ from flask import Blueprint, Response, current_app, request
 
 from citizen_desk.core.access import permission, public
 from citizen_desk.core.security import no_referrer
+from citizen_desk.display import budget, stream
 from citizen_desk.display import state as display_state
-from citizen_desk.display import stream
 from citizen_desk.display.views import _limit_blocked_writes
 from citizen_desk.queue import clerk
 from citizen_desk.queue.permissions import staff_of_counter
@@ -93,8 +96,16 @@ def ticket_events(public_id):
     ticket = clerk.ticket_or_404(public_id)
     if ticket.is_final:
         response = Response(status=204)
+    elif (slot := budget.tracking_streams().acquire()) is None:
+        response = budget.refused()
     else:
-        response = _respond(ticket.office_id, TICKET_KINDS)
+        try:
+            response = _respond(ticket.office_id, TICKET_KINDS)
+        except BaseException:
+            slot.release()
+            raise
+        # Called by the WSGI server once it is done with the stream, however it ended.
+        response.call_on_close(slot.release)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -6,8 +6,9 @@
   missed, cancelled or expired. In the ticket's language unless the visitor
   chose another with ``?lang=``. ``static/js/tracking.js`` asks the API on
   each nudge of ``/t/<id>/events`` (``display/live.py``), else every
-  5 seconds (paused in a hidden tab unless alerts are on, slower after
-  errors), swaps the page's live part in place when something changed, and —
+  5 seconds (while that stream is down or refused by the process's budget,
+  ``display/budget.py``; paused in a hidden tab unless alerts are on, slower
+  after errors), swaps the page's live part in place when something changed, and —
   once the visitor turned on "sound and alerts" — beeps, vibrates, shows a
   browser notification and changes the title when the turn nears and when
   called. Without script the page refreshes itself every 30 seconds.

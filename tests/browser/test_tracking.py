@@ -7,6 +7,7 @@ import pytest
 
 from citizen_desk.catalog.models import Counter, Service
 from citizen_desk.core import uow
+from citizen_desk.display import budget
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
 from citizen_desk.queue import operations as ops
@@ -97,3 +98,36 @@ def test_no_accessibility_violations(app, page, live_server, line, axe_scan, sta
         call(app, desk, ids[1])
     page.goto(f"{live_server.url}/t/{ids[1]}")
     assert axe_scan() == []
+
+
+def test_a_page_refused_its_stream_polls_and_streams_again_later(app, browser, live_server,
+                                                                   line):
+    """Past the server's budget of citizens' streams (``display/budget.py``) the page's stream
+    is refused: the citizen still sees the call (the 5-second poll), and a minute or so later
+    the page streams again."""
+    desk, ids = line
+    with app.app_context():
+        streams = budget.tracking_streams()
+    streams.limit = 0
+    context = browser.new_context(locale="en-GB", viewport={"width": 390, "height": 844},
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.clock.install()  # runs in step with real time until fast_forward below
+    try:
+        with page.expect_response(f"**/t/{ids[1]}/events") as refused:
+            page.goto(f"{live_server.url}/t/{ids[1]}")
+        assert refused.value.status == 503
+        assert call(app, desk) == "A001"
+        page.wait_for_selector("[data-ahead='0']", timeout=6_500)
+
+        streams.limit = 5
+        with page.expect_response(f"**/t/{ids[1]}/events") as accepted:
+            page.clock.fast_forward(91_000)  # past the page's 60-90 s before it asks again
+        assert accepted.value.status == 200
+        # Streaming again: the call shows at once, long before the 30-second safety poll.
+        assert call(app, desk, ids[1]) == "A002"
+        page.wait_for_selector("[data-counter]", timeout=3_000)
+        assert page.locator("[data-counter]").inner_text() == "Counter 1"
+    finally:
+        context.close()

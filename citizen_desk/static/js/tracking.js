@@ -2,7 +2,8 @@
    without data, whenever something happens at the office that can move this ticket) and on
    each nudge asks GET /api/v1/tickets/<id> again (at most every 2 seconds); while the stream
    is up, a slow 30-second poll is the safety net, and while it is down (or without
-   EventSource) the 5-second poll below does the work, as before.
+   EventSource, or refused because the server's budget of citizens' streams is spent: it
+   tries again 60-90 s later) the 5-second poll below does the work, as before.
    The poll: asks GET /api/v1/tickets/<id> every 5 seconds and, when
    the ticket moved, fetches the page again and swaps its live part (#cd-tracking-live), so
    every word stays the server's translation. Paused while the tab is hidden, unless alerts
@@ -18,6 +19,7 @@
   if (!root || !window.fetch) { return; }
   var api = root.getAttribute("data-api");
   var BASE = 5000, HIDDEN = 15000, MAX = 60000, SAFETY = 30000, NUDGE_GAP = 2000;
+  var RELISTEN = 60000;
   var delay = BASE, timer = null, stopped = false;
   var source = null, streaming = false, lastPoll = 0;
   /* What the page shows, in the API's terms: a different answer means "fetch the page". */
@@ -62,7 +64,13 @@
       // The browser reconnects by itself (a 204 once the ticket is final stops it);
       // meanwhile the 5-second poll is back.
       streaming = false;
-      if (source && source.readyState === 2) { source = null; }
+      if (source && source.readyState === 2) {
+        // Given up: refused (503 once the server's streams for citizens are all taken, or
+        // a proxy's error during a deploy). Poll, and try the stream again a minute or so
+        // later (the 503's Retry-After; spread out so refused pages do not return at once).
+        source = null;
+        if (!stopped) { setTimeout(listen, RELISTEN * (1 + Math.random() / 2)); }
+      }
       if (!stopped) { schedule(delay); }
     });
   }
