@@ -7,6 +7,11 @@ deliberate step (the console asks "held by …, take it?"); it is a guarded
 UPDATE on the holder the clerk was shown, so two clerks taking over at once
 cannot both win. A clerk holds one counter at a time: taking another one
 leaves the first.
+
+A counter that starts serving (taken, taken over from a paused holder,
+resumed) shortens the estimated wait of its services' tickets, so it looks
+for "your turn is near" notices as a moving line does
+(``notices.after_counter_opened``); pausing and leaving only lengthen it.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from citizen_desk.core.db import utcnow
 from citizen_desk.core.errors import Conflict
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
+from citizen_desk.queue import notices
 from citizen_desk.queue.models import CounterSession
 from citizen_desk.staff.models import StaffUser
 
@@ -59,6 +65,12 @@ def _event(action: str, counter: Counter, clerk, **extra):
                  actor_user=clerk, counter=counter.code)
 
 
+def _serving(action: str, counter: Counter, clerk):
+    """``counter`` starts serving: its event, and the near notices it may bring forward."""
+    _event(action, counter, clerk)
+    notices.after_counter_opened(counter)
+
+
 def _leave_others(counter: Counter, clerk):
     """A clerk holds one counter: leave any other one first."""
     current = session_of(clerk)
@@ -85,6 +97,7 @@ def take(counter: Counter, clerk, *, take_over_from: int | None = None) -> Count
         if take_over_from is None or held.user_id != take_over_from:
             raise CounterHeld(_l("Another clerk is at this counter."),
                               db.session.get(StaffUser, held.user_id))
+        was_paused = held.paused
         result = db.session.execute(
             update(CounterSession).where(CounterSession.id == held.id,
                                          CounterSession.user_id == take_over_from)
@@ -93,7 +106,10 @@ def take(counter: Counter, clerk, *, take_over_from: int | None = None) -> Count
         if result.rowcount != 1:
             raise CounterHeld(_l("Another clerk took this counter first."))
         db.session.expire_all()
-        _event("taken_over", counter, clerk)
+        if was_paused:  # the take-over resumes it: one counter more serves its services
+            _serving("taken_over", counter, clerk)
+        else:
+            _event("taken_over", counter, clerk)
         return holder_of(counter)
     try:
         with uow.savepoint():
@@ -104,7 +120,7 @@ def take(counter: Counter, clerk, *, take_over_from: int | None = None) -> Count
         held = holder_of(counter)
         raise CounterHeld(_l("Another clerk took this counter first."),
                           db.session.get(StaffUser, held.user_id) if held else None) from None
-    _event("opened", counter, clerk)
+    _serving("opened", counter, clerk)
     return session
 
 
@@ -141,7 +157,10 @@ def set_paused(counter: Counter, clerk, paused: bool) -> CounterSession:
     if held.paused != paused:
         held.paused = paused
         db.session.flush()
-        _event("paused" if paused else "resumed", counter, clerk)
+        if paused:
+            _event("paused", counter, clerk)
+        else:
+            _serving("resumed", counter, clerk)
     return held
 
 

@@ -16,15 +16,20 @@ send``):
 The operations call ``called(ticket, counter)`` inside the call's own
 transaction (its outbox rows commit or roll back with the call), and
 ``after_queue_moved(office_id)`` whenever the line moves (a call, a no-show,
-a finish, a transfer, a cancel). The latter costs one indexed query when
-nobody waiting left a contact. Otherwise the near notices are worked out in
+a finish, a transfer, a cancel). The estimate also drops when a counter
+starts serving (``counters.take``, a take-over, a resume): then
+``counters.py`` calls ``after_counter_opened(counter)``, which looks only at
+the tickets waiting for that counter's services (or transferred to it). Each
+hook costs one indexed query when nobody concerned left a contact. Otherwise
+the near notices are worked out in
 a unit of their own after the call committed (``notify_near``): the
 estimate needs the committed line, and the clerk's transaction must not
 hold ticket rows while it computes people's standing (a PostgreSQL clerk
 calling next with ``SKIP LOCKED`` would pass over them). Each notice is
 claimed by a guarded ``UPDATE ticket SET near_notified = true WHERE …
 near_notified = false``, in the same transaction as its outbox rows, so two
-clerks calling at the same instant tell a citizen once. If that unit fails,
+clerks calling (or opening counters) at the same instant tell a citizen
+once. If that unit fails,
 nothing is lost: the next move of the line looks again.
 
 SMS length: the English texts stay within one 160-character GSM-7 part;
@@ -43,9 +48,9 @@ from datetime import datetime
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
-from citizen_desk.catalog.models import Counter, Service
+from citizen_desk.catalog.models import Counter, Service, counter_service
 from citizen_desk.core import uow
 from citizen_desk.core.db import write_intent
 from citizen_desk.core.i18n import available_languages
@@ -58,22 +63,43 @@ from citizen_desk.queue.settings import QueueSettings
 log = logging.getLogger(__name__)
 
 
-def _untold(office_id: int, day):
-    """Today's waiting tickets of the office with a contact and no near notice yet."""
-    return (Ticket.office_id == office_id, Ticket.day == day,
-            Ticket.status == TicketStatus.waiting, Ticket.near_notified.is_(False),
-            or_(Ticket.notify_phone.is_not(None), Ticket.notify_email.is_not(None)))
+def _untold(office_id: int, day, counter_id: int | None = None):
+    """Today's waiting tickets of the office with a contact and no near notice yet.
+
+    ``counter_id``: only those a newly opened counter can serve — waiting for
+    one of its services, or transferred to it (``estimate._alike``).
+    """
+    where = [Ticket.office_id == office_id, Ticket.day == day,
+             Ticket.status == TicketStatus.waiting, Ticket.near_notified.is_(False),
+             or_(Ticket.notify_phone.is_not(None), Ticket.notify_email.is_not(None))]
+    if counter_id is not None:
+        its_services = (select(counter_service.c.service_id)
+                        .where(counter_service.c.counter_id == counter_id))
+        where.append(or_(and_(Ticket.counter_id.is_(None), Ticket.service_id.in_(its_services)),
+                         Ticket.counter_id == counter_id))
+    return where
 
 
 # -- hooks the operations call ---------------------------------------------------------------
 
 def after_queue_moved(office_id: int) -> None:
     """The office's line moved: tell those whose turn now nears, after the commit."""
+    _look_after_commit(office_id)
+
+
+def after_counter_opened(counter: Counter) -> None:
+    """``counter`` started serving (taken, taken over, resumed): its services' estimates may
+    have dropped, so tell those of its tickets whose turn now nears, after the commit."""
+    _look_after_commit(counter.office_id, counter.id)
+
+
+def _look_after_commit(office_id: int, counter_id: int | None = None):
     office = db.session.get(Office, office_id)
     if office is None:
         return
-    if db.session.scalar(select(Ticket.id).where(*_untold(office_id, office.today())).limit(1)):
-        uow.after_commit(functools.partial(_near_in_own_unit, office_id))
+    if db.session.scalar(select(Ticket.id).where(
+            *_untold(office_id, office.today(), counter_id)).limit(1)):
+        uow.after_commit(functools.partial(_near_in_own_unit, office_id, counter_id))
 
 
 def called(ticket: Ticket, counter: Counter | None = None) -> None:
@@ -86,22 +112,25 @@ def called(ticket: Ticket, counter: Counter | None = None) -> None:
 
 # -- the near notices ------------------------------------------------------------------------
 
-def _near_in_own_unit(office_id: int):
+def _near_in_own_unit(office_id: int, counter_id: int | None = None):
     with write_intent(True):
-        uow.run(functools.partial(notify_near, office_id))
+        uow.run(functools.partial(notify_near, office_id, counter_id=counter_id))
 
 
-def notify_near(office_id: int, now: datetime | None = None) -> list[int]:
+def notify_near(office_id: int, now: datetime | None = None, *,
+                counter_id: int | None = None) -> list[int]:
     """Queue the near notice of each waiting ticket past the office's thresholds, once.
 
+    ``counter_id``: only the tickets that counter can serve (it just opened).
     The ids of the tickets told. Run inside a unit of work.
     """
     from citizen_desk.queue import estimate  # estimate imports operations, which imports us
 
     office = db.session.get(Office, office_id)
     settings = QueueSettings.of(office)
-    waiting = db.session.scalars(select(Ticket).where(*_untold(office_id, office.today()))
-                                 .order_by(Ticket.id)).all()
+    waiting = db.session.scalars(
+        select(Ticket).where(*_untold(office_id, office.today(), counter_id))
+        .order_by(Ticket.id)).all()
     told = []
     for ticket in waiting:
         standing = estimate.standing(ticket, now)

@@ -1,21 +1,23 @@
 """"Leave and come back": the near notice goes once when the turn nears (even with two clerks
 calling at the same instant), the called notice with the counter, by SMS and e-mail through
-the outbox, in the ticket's language; nothing for tickets without a contact."""
+the outbox, in the ticket's language; nothing for tickets without a contact. A counter that
+starts serving (taken, resumed, taken over while paused) looks too, for its services only."""
 from __future__ import annotations
 
 import functools
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
+from citizen_desk.catalog import operations as catalog_ops
 from citizen_desk.catalog.models import Counter, Service
 from citizen_desk.core import sms, uow
 from citizen_desk.core.db import utcnow
 from citizen_desk.core.outbox import MailStatus, OutboxMail, send_due
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
-from citizen_desk.queue import daily, notices
+from citizen_desk.queue import counters, daily, notices
 from citizen_desk.queue import operations as ops
 from citizen_desk.queue.models import Ticket
 from citizen_desk.staff.models import Role, StaffUser
@@ -42,10 +44,12 @@ def set_thresholds(app, desk, people=3, minutes=0):
     in_unit(app, work)
 
 
-def issue_line(app, desk, count, contact_at=None, **contact):
-    """``count`` tickets for service A; the one at index ``contact_at`` leaves ``contact``."""
+def issue_line(app, desk, count, contact_at=None, service_id=None, **contact):
+    """``count`` tickets for service A (or ``service_id``); the one at index ``contact_at``
+    leaves ``contact``."""
     def work():
-        office, service = db.session.get(Office, desk.office_id), db.session.get(Service, desk.a_id)
+        office = db.session.get(Office, desk.office_id)
+        service = db.session.get(Service, service_id or desk.a_id)
         ids = []
         for index in range(count):
             extra = contact if index == contact_at else {}
@@ -60,6 +64,20 @@ def call_next(app, desk, counter_id=None, clerk_id=None):
                                db.session.get(StaffUser, clerk_id or desk.clerk_id))
         return ticket and ticket.id
     return in_unit(app, work)
+
+
+def add_clerk(app, desk):
+    """Another clerk of the desk's office (committed): their id."""
+    return in_unit(app, lambda: create_user(role=Role.clerk,
+                                            office=db.session.get(Office, desk.office_id)).id)
+
+
+def at_counter(app, action, counter_id, clerk_id, **kw):
+    """``counters.<action>(counter, clerk, **kw)`` in a unit of its own."""
+    def work():
+        getattr(counters, action)(db.session.get(Counter, counter_id),
+                                  db.session.get(StaffUser, clerk_id), **kw)
+    in_unit(app, work)
 
 
 def outbox(app, channel=None):
@@ -167,9 +185,7 @@ def test_two_clerks_calling_at_once_tell_a_citizen_once(app, make_app, desk):
     set_thresholds(app, desk, people=3)
     issue_line(app, desk, 6, contact_at=5, notify_phone=PHONE)
 
-    def second_clerk():
-        return create_user(role=Role.clerk, office=db.session.get(Office, desk.office_id)).id
-    other = in_unit(app, second_clerk)
+    other = add_clerk(app, desk)
     racing = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 8, "max_overflow": 8})
     clerks = [(desk.counter1_id, desk.clerk_id), (desk.counter2_id, other)]
     # Counter 2 serves B only: give it A too, so both clerks call from the same line.
@@ -226,3 +242,115 @@ def test_the_english_texts_fit_one_sms_part(app, kind, counter):
     with app.test_request_context("/?lang=en"):
         text = notices.sms_text(kind, "AB123", counter)
     assert sms.segments(text) == ("gsm7", 1), text
+
+
+# -- a counter that starts serving -------------------------------------------------------------
+
+def b_line_told_at_two_counters(app, desk):
+    """Five tickets for B (15 minutes each), the fifth with a phone: 4 ahead × 15 = 60 minutes
+    at one counter, 30 at two — told at 30."""
+    set_thresholds(app, desk, people=0, minutes=30)
+    return issue_line(app, desk, 5, contact_at=4, service_id=desk.b_id, notify_phone=PHONE,
+                      language="en")[4]
+
+
+def test_a_second_counter_opening_tells_the_ticket_whose_wait_falls_to_the_minutes(app, desk):
+    b_line_told_at_two_counters(app, desk)
+    at_counter(app, "take", desk.counter1_id, desk.clerk_id)  # one counter: 60 minutes
+    assert outbox(app) == []
+    at_counter(app, "take", desk.counter2_id, add_clerk(app, desk))  # two serve B: 30
+    [near] = outbox(app)
+    assert near[:2] == ("sms", PHONE) and near[4] == MailStatus.sent
+    assert near[3] == "B005: your turn is near. Please come back to the waiting area."
+    at_counter(app, "release", desk.counter1_id, desk.clerk_id)
+    at_counter(app, "take", desk.counter1_id, desk.clerk_id)
+    assert len(outbox(app)) == 1, "told once"
+
+
+@pytest.mark.parametrize("how", ["resume", "take over"])
+def test_a_paused_counter_serving_again_tells_the_ticket_whose_wait_falls(app, desk, how):
+    ticket_id = b_line_told_at_two_counters(app, desk)
+    other = add_clerk(app, desk)
+    at_counter(app, "take", desk.counter2_id, other)
+    at_counter(app, "set_paused", desk.counter2_id, other, paused=True)
+    at_counter(app, "take", desk.counter1_id, desk.clerk_id)  # one counter serves B: 60
+    assert outbox(app) == []
+    if how == "resume":
+        at_counter(app, "set_paused", desk.counter2_id, other, paused=False)
+    else:
+        at_counter(app, "take", desk.counter2_id, add_clerk(app, desk), take_over_from=other)
+    assert len(outbox(app, "sms")) == 1
+    assert in_unit(app, lambda: db.session.get(Ticket, ticket_id).near_notified) is True
+
+
+def test_only_a_counter_that_starts_serving_looks_not_a_pause_nor_a_hand_over(app, desk):
+    set_thresholds(app, desk, people=3)
+    at_counter(app, "take", desk.counter1_id, desk.clerk_id)
+    # Near from the start (nobody ahead), but untold: the line has not moved since.
+    issue_line(app, desk, 1, contact_at=0, notify_phone=PHONE)
+    other = add_clerk(app, desk)
+    at_counter(app, "take", desk.counter1_id, other, take_over_from=desk.clerk_id)
+    at_counter(app, "set_paused", desk.counter1_id, other, paused=True)
+    at_counter(app, "release", desk.counter1_id, other)
+    assert outbox(app) == []
+    at_counter(app, "take", desk.counter1_id, other)
+    assert len(outbox(app)) == 1
+
+
+def test_a_counter_opening_looks_only_at_the_tickets_it_can_serve(app, desk):
+    set_thresholds(app, desk, people=3)
+    # All near (nobody ahead of each) and untold; counter 2 serves B alone.
+    [for_a] = issue_line(app, desk, 1, contact_at=0, notify_phone=PHONE)
+    [for_b] = issue_line(app, desk, 1, contact_at=0, service_id=desk.b_id, notify_phone=PHONE)
+    [sent_to_two] = issue_line(app, desk, 1, contact_at=0, notify_phone=PHONE)
+    # Transferred to counter 2 (written directly: a transfer would itself look at the line).
+    in_unit(app, lambda: db.session.execute(
+        update(Ticket).where(Ticket.id == sent_to_two).values(counter_id=desk.counter2_id)))
+    at_counter(app, "take", desk.counter2_id, desk.clerk_id)
+    told = in_unit(app, lambda: sorted(db.session.scalars(
+        select(Ticket.id).where(Ticket.near_notified.is_(True)))))
+    assert told == sorted([for_b, sent_to_two])
+    assert len(outbox(app)) == 2
+
+
+def test_a_counter_opening_costs_one_ticket_query_when_nobody_concerned_left_a_contact(
+        app, desk, monkeypatch):
+    set_thresholds(app, desk, people=10)
+    issue_line(app, desk, 3, service_id=desk.b_id)
+    issue_line(app, desk, 1, contact_at=0, notify_phone=PHONE)  # for A: counter 2 serves B
+    looked = []
+    monkeypatch.setattr(notices, "_near_in_own_unit", lambda *args: looked.append(args))
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            uow.run(lambda: counters.take(db.session.get(Counter, desk.counter2_id),
+                                          db.session.get(StaffUser, desk.clerk_id)))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+            db.session.remove()
+    assert looked == []
+    assert len([s for s in statements if "FROM ticket" in s]) == 1, statements
+    assert outbox(app) == []
+
+
+@pytest.mark.parametrize("clerks", [6])
+def test_clerks_opening_counters_at_once_tell_a_citizen_once(app, make_app, desk, clerks):
+    ticket_id = b_line_told_at_two_counters(app, desk)
+
+    def more_counters():
+        office = db.session.get(Office, desk.office_id)
+        b = db.session.get(Service, desk.b_id)
+        return [catalog_ops.add_counter(office, str(n), {"el": f"Θυρίδα {n}", "en": f"Counter {n}"},
+                                        [b]).id for n in range(3, clerks + 1)]
+    counter_ids = [desk.counter1_id, desk.counter2_id] + in_unit(app, more_counters)
+    clerk_ids = [desk.clerk_id] + [add_clerk(app, desk) for _ in range(clerks - 1)]
+    racing = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2 * clerks,
+                                                 "max_overflow": 2 * clerks})
+    results = race(clerks, lambda i: at_counter(racing, "take", counter_ids[i], clerk_ids[i]))
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert len(outbox(app, "sms")) == 1
+    assert in_unit(app, lambda: db.session.get(Ticket, ticket_id).near_notified) is True
