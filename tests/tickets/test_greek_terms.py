@@ -35,6 +35,7 @@ def test_the_console_speaks_of_counters_and_numbers(app, desk):
     clerk.post(url(desk, "take"))
     index = clerk.get("/staff/queue/?lang=el").get_data(as_text=True)
     assert "Ουρά: θυρίδες" in index and "Η θυρίδα σας: Θυρίδα 1." in index
+    assert "Ελεύθερη" in index  # counter 2: the adjective agrees with «η θυρίδα»
 
     clerk.post(url(desk, "call-next"))
     page = clerk.get(url(desk) + "?lang=el")
