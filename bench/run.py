@@ -103,13 +103,15 @@ def main():
             # a context running beside the load; ``check`` counts after it (e.g. duplicates).
             path = scenario["path"](env) if callable(scenario["path"]) else scenario["path"]
             concurrency = scenario.get("concurrency", args.concurrency)
+            # A reference scenario measures the bare app's own write instead of citizen_desk.
+            url = base_url if scenario.get("target") == "baseline" else app_url
             with (scenario["during"](env) if scenario.get("during") else nullcontext()):
                 # Warm both up, then measure the baseline and the app back to back.
-                load.run(app_url, path, 50, 2, 5)
+                load.run(url, path, 50, 2, 5)
                 load.run(base_url, scenario["baseline"], 50, 2, 5)
                 base = load.run(base_url, scenario["baseline"], args.requests,
                                 concurrency, args.seconds)
-                ours = load.run(app_url, path, args.requests, concurrency, args.seconds)
+                ours = load.run(url, path, args.requests, concurrency, args.seconds)
             ratio = round(ours["rps"] / base["rps"], 3) if base["rps"] else None
             results.append({"scenario": scenario["name"], "db": args.db, "clients": concurrency,
                             "citizen_desk": ours, "baseline": base, "ratio": ratio,

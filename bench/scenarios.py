@@ -4,6 +4,7 @@ Each capability adds its scenarios here. ``prepare`` (optional) runs once
 against the migrated, seeded database before the servers start (once per
 distinct function, however many scenarios name it); it receives the
 environment the servers will get. ``path`` may be a list, gone through in turn.
+``target: "baseline"`` sends the load to the bare app instead (a reference).
 """
 
 from urllib.parse import quote
@@ -44,4 +45,7 @@ SCENARIOS = [
     {"name": "call-next", "path": queue_data.call_requests, "baseline": "/json",
      "concurrency": queue_data.COUNTERS, "prepare": queue_data.prepare,
      "during": queue_data.refilled, "check": queue_data.check},
+    # The reference for both: the bare app's least possible write (bench/baseline_app.py).
+    {"name": "write floor (bare Flask, 3 SQL)", "path": {"method": "POST", "path": "/write"},
+     "baseline": "/json", "target": "baseline"},
 ]

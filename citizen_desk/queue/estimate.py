@@ -147,14 +147,17 @@ def counters_at_work(office_id: int, service_id: int,
         query = query.where(Counter.id == counter_id)
     else:
         query = query.where(Counter.services.any(Service.id == service_id))
-    ids = db.session.scalars(query).all()
-    if not ids:
+    at_work = query.subquery()
+    # One statement: the counters at work, and how many of them have a citizen.
+    busy = (select(func.count(func.distinct(Ticket.counter_id))).where(
+        # The office first: an index then finds only its called and served tickets.
+        Ticket.office_id == office_id, Ticket.counter_id.in_(select(at_work.c.id)),
+        Ticket.status.in_((TicketStatus.called, TicketStatus.serving))).scalar_subquery())
+    counters, occupied = db.session.execute(
+        select(select(func.count()).select_from(at_work).scalar_subquery(), busy)).one()
+    if not counters:
         return 0, False
-    occupied = db.session.scalar(
-        select(db.func.count(db.distinct(Ticket.counter_id))).where(
-            Ticket.counter_id.in_(ids),
-            Ticket.status.in_((TicketStatus.called, TicketStatus.serving)))) or 0
-    return len(ids), occupied >= len(ids)
+    return counters, (occupied or 0) >= counters
 
 
 def standing(ticket: Ticket, now: datetime | None = None) -> Standing:

@@ -41,7 +41,7 @@ from citizen_desk.core.db import utcnow
 from citizen_desk.core.i18n import NATIVE_NAMES, available_languages, current_language
 from citizen_desk.core.validation import CODE_PATTERN, ValidationError
 from citizen_desk.extensions import db
-from citizen_desk.queue import checkin, estimate, operations
+from citizen_desk.queue import checkin, estimate, opening, operations
 from citizen_desk.queue.kiosk_api import clean_contact, find_office
 from citizen_desk.queue.models import Ticket, TicketKind
 from citizen_desk.queue.schemas import tracking_url
@@ -99,7 +99,7 @@ def _service(office, code, now: datetime | None = None) -> Service:
     """A walk-in service of ``office`` open now; else back to the list (it may have closed)."""
     if isinstance(code, str) and CODE_PATTERN.match(code):
         for service in walk_in_services(office):
-            if service.code == code and operations.open_now(office, service, now):
+            if service.code == code and opening.open_now(office, service, now):
                 return service
     abort(redirect(url_for(".services", office=office.code, lang=current_language())))
 
@@ -157,7 +157,7 @@ def services(office):
     found = _office(office)
     now = utcnow()
     language = _language()
-    open_services = [s for s in walk_in_services(found) if operations.open_now(found, s, now)]
+    open_services = [s for s in walk_in_services(found) if opening.open_now(found, s, now)]
     rows = [{"service": s, "name": s.display_name(language),
              **estimate.service_summary(found, s, now)} for s in open_services]
     today = found.today()
@@ -280,7 +280,7 @@ def _refused(office, appointment, message, *, late: bool):
     if late and appointment is not None:
         service = appointment.service
         if (service.walk_in and not service.retired
-                and operations.open_now(office, service)):
+                and opening.open_now(office, service)):
             walk_in = url_for(".priority", office=office.code, service=service.code,
                               lang=language)
     with force_locale(language):

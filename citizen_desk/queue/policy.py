@@ -252,14 +252,17 @@ def next_ticket(candidates, history: History, knobs: Knobs, now: datetime) -> Ca
     return _Line(candidates, knobs, now).take(history)
 
 
-def order(candidates, history: History, knobs: Knobs, now: datetime) -> list[Candidate]:
+def order(candidates, history: History, knobs: Knobs, now: datetime,
+          limit: int | None = None) -> list[Candidate]:
     """Every candidate in the order they would be called if nobody else
     arrived and the clock stood still: ``order(...)[0]`` is
     :func:`next_ticket`, and a ticket's index is the number of people ahead
-    of it. Each step applies the fairness bound to the calls before it."""
+    of it. Each step applies the fairness bound to the calls before it.
+
+    ``limit``: only the first so many (call-next tries a few, not the whole line)."""
     line = _Line(candidates, knobs, now)
     called: list[Candidate] = []
-    while (pick := line.take(history)) is not None:
+    while (limit is None or len(called) < limit) and (pick := line.take(history)) is not None:
         called.append(pick)
         # Only the latest K calls matter; keeping no more keeps this linear.
         history = History(history.after(pick).recent[:line.knobs.fairness_max_consecutive])

@@ -14,7 +14,7 @@ from citizen_desk.core.db import utcnow
 from citizen_desk.core.validation import ValidationError
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
-from citizen_desk.queue import operations as ops
+from citizen_desk.queue import opening, operations as ops
 from citizen_desk.queue.models import Ticket, TicketKind
 from citizen_desk.staff.models import TokenPurpose
 from tests.factories import add_rule, create_office, create_service, create_token
@@ -34,11 +34,11 @@ def office(app_ctx):
 
 def test_open_now_is_inside_todays_rules_for_the_service(office):
     service = create_service(offices=[office])
-    assert ops.open_now(office, service, ATHENS_NOON)
-    assert not ops.open_now(office, service, ATHENS_NOON.replace(hour=4))   # 06:00 local
-    assert not ops.open_now(office, service, ATHENS_NOON.replace(hour=12))  # 14:00: closed
-    assert ops.open_now(office, service, ATHENS_NOON.replace(hour=11, minute=59))
-    assert not ops.open_now(office, service, ATHENS_NOON + timedelta(days=3))  # Saturday
+    assert opening.open_now(office, service, ATHENS_NOON)
+    assert not opening.open_now(office, service, ATHENS_NOON.replace(hour=4))   # 06:00 local
+    assert not opening.open_now(office, service, ATHENS_NOON.replace(hour=12))  # 14:00: closed
+    assert opening.open_now(office, service, ATHENS_NOON.replace(hour=11, minute=59))
+    assert not opening.open_now(office, service, ATHENS_NOON + timedelta(days=3))  # Saturday
 
 
 def test_a_rule_for_other_services_does_not_open_this_one(app_ctx):
@@ -46,8 +46,8 @@ def test_a_rule_for_other_services_does_not_open_this_one(app_ctx):
     mine, other = create_service(offices=[office]), create_service(offices=[office])
     add_rule(office, start_time=time(8), end_time=time(14), services=[other])
     db.session.flush()
-    assert ops.open_now(office, other, ATHENS_NOON)
-    assert not ops.open_now(office, mine, ATHENS_NOON)
+    assert opening.open_now(office, other, ATHENS_NOON)
+    assert not opening.open_now(office, mine, ATHENS_NOON)
 
 
 def test_closures_and_holidays_close_it(office):
@@ -56,11 +56,11 @@ def test_closures_and_holidays_close_it(office):
     catalog_ops.add_closure(office, day, day, {"el": "Απογραφή"}, start_time=time(11),
                             end_time=time(13))
     db.session.flush()
-    assert ops.open_now(office, service, ATHENS_NOON.replace(hour=8))       # 10:00
-    assert not ops.open_now(office, service, ATHENS_NOON)                   # 12:00
-    assert ops.open_now(office, service, ATHENS_NOON.replace(hour=11))      # 13:00
+    assert opening.open_now(office, service, ATHENS_NOON.replace(hour=8))       # 10:00
+    assert not opening.open_now(office, service, ATHENS_NOON)                   # 12:00
+    assert opening.open_now(office, service, ATHENS_NOON.replace(hour=11))      # 13:00
     christmas = datetime(2026, 12, 25, 10, tzinfo=timezone.utc)  # a Friday, a holiday
-    assert not ops.open_now(office, service, christmas)
+    assert not opening.open_now(office, service, christmas)
 
 
 def test_only_walk_in_tickets_need_the_service_open(office, monkeypatch):

@@ -351,3 +351,14 @@ def test_the_same_queue_gives_the_same_calls(day, knobs, shuffler):
     _, shuffled = simulate(day, knobs, shuffler)
     assert again == calls
     assert shuffled == calls
+
+
+@bounded
+@given(day_spec, knobs_spec, st.integers(min_value=0, max_value=12))
+def test_a_limited_order_is_the_head_of_the_whole_order(day, knobs, limit):
+    """Call-next orders only the first few (``limit``): they must be the whole order's head."""
+    issued, _ = simulate(day, knobs)
+    history = History((CALL_APPOINTMENT, CALL_PRIORITY))
+    now = NOW + minutes(len(day))
+    whole = order(issued, history, knobs, now)
+    assert order(issued, history, knobs, now, limit=limit) == whole[:limit]
