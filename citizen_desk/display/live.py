@@ -3,8 +3,11 @@
 - ``GET /t/<public_id>/events`` — public, by the ticket's 192-bit id (an
   unknown or malformed id is 404; a finished ticket gets ``204``, which tells
   a browser's ``EventSource`` to stop reconnecting). A nudge whenever a
-  ``ticket.*`` event of the ticket's office commits: any of them can move
-  this ticket's place. ``static/js/tracking.js`` then asks the ticket's own
+  ``ticket.*`` event of the ticket's office commits (any of them can move
+  this ticket's place), or a counter starts serving (``counter.opened``,
+  ``resumed``, ``taken_over``: the estimate may fall, and "your turn nears"
+  with it; a pause or a counter left only lengthens it, which the page's
+  30-second safety poll shows). ``static/js/tracking.js`` then asks the ticket's own
   JSON again (``GET /api/v1/tickets/<id>``), as its poll does.
 - ``GET /staff/queue/counters/<counter>/events`` — the staff of the counter's
   office: a nudge on the office's ``ticket.*`` and ``counter.*`` events;
@@ -47,7 +50,7 @@ from citizen_desk.queue.tracking import tracking_limit
 bp = Blueprint("display_live", __name__)
 
 #: The kinds of events that nudge each stream.
-TICKET_KINDS = ("ticket.",)
+TICKET_KINDS = ("ticket.", "counter.opened", "counter.resumed", "counter.taken_over")
 CONSOLE_KINDS = ("ticket.", "counter.")
 
 

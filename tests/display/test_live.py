@@ -102,16 +102,31 @@ def test_a_ticket_stream_hears_nothing_of_another_office(app, client, screens, a
     assert "Z999" not in json.dumps(messages)
 
 
-def test_a_ticket_stream_ignores_its_offices_counter_events(app, client, screens, act):
-    [(mine, _)] = issue(act)
+def at_counter_one(act, action, **kw):
+    """A callable: ``counters.<action>(counter 1, the clerk, **kw)`` in a unit of its own."""
+    return lambda: act(lambda office, a, b, one, two, clerk:
+                       getattr(counters, action)(one, clerk, **kw))
 
-    def pause():
-        def work(office, a, b, one, two, clerk):
-            counters.ensure_held(one, clerk)
-            counters.set_paused(one, clerk, True)
-        act(work)
-    _, messages = read_while(client, f"/t/{mine}/events", pause)
+
+def test_a_ticket_stream_ignores_a_counter_pausing_or_left(app, client, screens, act):
+    [(mine, _)] = issue(act)
+    at_counter_one(act, "take")()
+    _, messages = read_while(client, f"/t/{mine}/events",
+                             at_counter_one(act, "set_paused", paused=True))
     assert nudges(messages) == []
+    _, messages = read_while(client, f"/t/{mine}/events", at_counter_one(act, "release"))
+    assert nudges(messages) == []
+
+
+def test_a_ticket_stream_is_nudged_when_a_counter_opens_or_resumes(app, client, screens, act):
+    # Either can shorten the wait the page shows, and bring "your turn nears".
+    [(mine, _)] = issue(act)
+    _, messages = read_while(client, f"/t/{mine}/events", at_counter_one(act, "take"))
+    assert len(nudges(messages)) == 1
+    at_counter_one(act, "set_paused", paused=True)()
+    _, messages = read_while(client, f"/t/{mine}/events",
+                             at_counter_one(act, "set_paused", paused=False))
+    assert len(nudges(messages)) == 1
 
 
 @pytest.mark.parametrize("public_id", ["x" * 32, "nope", "a" * 70, "..%2f..", "A001"])
