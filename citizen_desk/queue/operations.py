@@ -15,20 +15,21 @@ the caller's unit of work commits once.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from citizen_desk.booking.identity import INTERPRETER_CODES
 from citizen_desk.booking.models import Appointment
-from citizen_desk.catalog.models import Counter, Service
+from citizen_desk.catalog.models import Counter, Service, counter_service
 from citizen_desk.core import audit, events, uow
 from citizen_desk.core.db import utcnow
 from citizen_desk.core.errors import Conflict
@@ -317,24 +318,39 @@ def _local_day(office: Office, now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(office.zone).date()
 
 
-def _waiting_for(counter: Counter, now: datetime | None = None):
-    """Today's waiting tickets for ``counter`` (yesterday's, not yet expired, are not called)."""
-    served = [service.id for service in counter.services]
-    return and_(Ticket.office_id == counter.office_id, Ticket.status == TicketStatus.waiting,
-                Ticket.day == _local_day(counter.office, now),
-                or_(and_(Ticket.counter_id.is_(None), Ticket.service_id.in_(served)),
-                    Ticket.counter_id == counter.id))
+@functools.lru_cache(maxsize=None)
+def _candidates_statement():
+    """Today's waiting tickets a counter may call (parameters ``office_id``, ``day`` and
+    ``counter_id``), built once: the services it serves come from the catalog's link table,
+    not from loading them."""
+    served = select(counter_service.c.service_id).where(
+        counter_service.c.counter_id == bindparam("counter_id"))
+    return (select(Ticket.id, Ticket.number, Ticket.kind, Ticket.priority, Ticket.service_id,
+                   Ticket.counter_id, Ticket.issued_dt, Appointment.start_dt)
+            .outerjoin(Appointment, Appointment.id == Ticket.appointment_id)
+            .where(Ticket.office_id == bindparam("office_id"),
+                   Ticket.status == TicketStatus.waiting, Ticket.day == bindparam("day"),
+                   or_(and_(Ticket.counter_id.is_(None), Ticket.service_id.in_(served)),
+                       Ticket.counter_id == bindparam("counter_id"))))
 
 
 def candidates(counter: Counter, now: datetime | None = None) -> list[Candidate]:
-    """The waiting tickets ``counter`` may call, as plain data."""
-    rows = db.session.execute(
-        select(Ticket.id, Ticket.number, Ticket.kind, Ticket.priority, Ticket.service_id,
-               Ticket.counter_id, Ticket.issued_dt, Appointment.start_dt)
-        .outerjoin(Appointment, Appointment.id == Ticket.appointment_id)
-        .where(_waiting_for(counter, now))).all()
+    """The waiting tickets ``counter`` may call, as plain data (yesterday's, not yet
+    expired, are not called)."""
+    rows = db.session.execute(_candidates_statement(), {
+        "office_id": counter.office_id, "day": _local_day(counter.office, now),
+        "counter_id": counter.id}).all()
     return [Candidate(id=r[0], number=r[1], kind=r[2].value, priority=r[3], service_id=r[4],
                       counter_id=r[5], issued_dt=r[6], appointment_start=r[7]) for r in rows]
+
+
+@functools.lru_cache(maxsize=None)
+def _recent_calls_statement(one_day: bool):
+    where = [Ticket.office_id == bindparam("office_id"), Ticket.called_dt.is_not(None)]
+    if one_day:
+        where.append(Ticket.day == bindparam("day"))
+    return (select(Ticket.id, Ticket.kind, Ticket.priority, Ticket.called_dt).where(*where)
+            .order_by(Ticket.called_dt.desc(), Ticket.id.desc()).limit(bindparam("limit")))
 
 
 def recent_calls(office_id: int, limit: int = 20, day: date | None = None) -> list[Call]:
@@ -343,13 +359,8 @@ def recent_calls(office_id: int, limit: int = 20, day: date | None = None) -> li
     The fairness bound looks at today's calls only: yesterday's last calls
     do not count against this morning's first walk-in.
     """
-    where = [Ticket.office_id == office_id, Ticket.called_dt.is_not(None)]
-    if day is not None:
-        where.append(Ticket.day == day)
-    rows = db.session.execute(
-        select(Ticket.id, Ticket.kind, Ticket.priority, Ticket.called_dt)
-        .where(*where)
-        .order_by(Ticket.called_dt.desc(), Ticket.id.desc()).limit(limit)).all()
+    rows = db.session.execute(_recent_calls_statement(day is not None), {
+        "office_id": office_id, "day": day, "limit": limit}).all()
     return [Call(id=r[0], kind=r[1].value, priority=r[2], called_dt=r[3]) for r in rows]
 
 
