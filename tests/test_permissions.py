@@ -160,6 +160,8 @@ MATRIX: dict[str, list[tuple[str, set[str]]]] = {
     # A ticket's tracking page and JSON: public, by the ticket's 192-bit id (the QR code).
     "queue_tracking.page": [("tracking_ticket", PAGE_VISITORS)],
     "tracking_api.ticket_state": [("queue_ticket_a", EVERYONE), ("queue_ticket_b", EVERYONE)],
+    # Its service worker (notifications on Android): the same script for everyone.
+    "queue_tracking_worker.worker": [("none", PAGE_VISITORS)],
     # The walk-in queue's settings page: the office's managers and administrators.
     "queue_admin.settings": [("cat_office_a", MANAGERS), ("cat_office_b", ADMIN)],
     # The clerk's console: the staff of the counter's office (another office's: 403).

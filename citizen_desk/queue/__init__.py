@@ -19,5 +19,6 @@ def init_app(app):
     api.init_app(app)
     from citizen_desk.queue import kiosk
     kiosk.init_app(app)
-    from citizen_desk.queue import tracking
+    from citizen_desk.queue import tracking, tracking_worker
     tracking.init_app(app)
+    tracking_worker.init_app(app)

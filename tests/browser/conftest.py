@@ -5,11 +5,16 @@ CI, where they fail."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer
+
+from citizen_desk.core import events
 
 CHROMIUM = os.environ.get("CITIZEN_DESK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,16 +46,93 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def live_server(app):
-    """Serve ``app`` on 127.0.0.1 and a free port in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+#: How often an idle event stream of a served app writes (``DISPLAY_HEARTBEAT_SECONDS``):
+#: a stream notices that its browser left only when it writes.
+STREAM_HEARTBEAT_SECONDS = 1
+#: How long stopping a server waits for its requests to end.
+STOP_SECONDS = 10
+
+
+class LiveServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server, knowing the connections its request threads serve.
+
+    ``server.shutdown()`` only stops accepting: a request thread goes on, an
+    event stream (display, console, tracking page) until the browser leaves and
+    its next write fails, up to minutes later. It would then read through the
+    engine the ``app`` fixture has already disposed, which opens a new pool of
+    its own: when the app was collected, the connections left in that pool were
+    reported (``ResourceWarning``) in a later, unrelated test. ``stop`` ends them first.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._served = threading.Condition()
+        self.connections: set[socket.socket] = set()
+
+    def process_request(self, request, client_address):
+        # In the accepting thread, before the request's thread starts: once ``shutdown()``
+        # has returned, every connection still being served is in the set.
+        with self._served:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        # The last thing a request's thread does.
+        super().shutdown_request(request)
+        with self._served:
+            self.connections.discard(request)
+            self._served.notify_all()
+
+    def stop(self, timeout: float) -> None:
+        """Stop accepting, cut every connection and wait up to ``timeout`` seconds for
+        their threads to end (those that did not are left in ``connections``)."""
+        self.shutdown()
+        deadline = time.monotonic() + timeout
+        with self._served:
+            for connection in self.connections:
+                try:  # the thread's next read or write fails at once
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:  # already closed by the browser
+                    pass
+            while self.connections:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._served.wait(remaining)
+        self.server_close()
+
+
+@contextmanager
+def serve(app):
+    """Serve ``app`` on 127.0.0.1 and a free port in a background thread; on the way out,
+    end every request and the app's event listener (a thread with a connection of its own).
+
+    Event streams beat at least every ``STREAM_HEARTBEAT_SECONDS``: a stream waiting for
+    events notices its cut connection at its next beat."""
+    app.config["DISPLAY_HEARTBEAT_SECONDS"] = min(STREAM_HEARTBEAT_SECONDS,
+                                                  app.config["DISPLAY_HEARTBEAT_SECONDS"])
+    server = LiveServer("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_port}"
-    yield server
-    server.shutdown()
-    thread.join(timeout=5)
+    try:
+        yield server
+    finally:
+        server.stop(STOP_SECONDS)
+        thread.join(timeout=5)
+        with app.app_context():
+            events.notifier().stop()
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve ``app`` on 127.0.0.1 and a free port in a background thread (``serve``)."""
+    with serve(app) as server:
+        yield server
+    if server.connections:
+        pytest.fail(f"{len(server.connections)} request(s) of the live server still ran "
+                    f"{STOP_SECONDS} s after it stopped: the app's engine is being disposed "
+                    "under them")
 
 
 @pytest.fixture

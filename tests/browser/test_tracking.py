@@ -100,6 +100,71 @@ def test_no_accessibility_violations(app, page, live_server, line, axe_scan, sta
     assert axe_scan() == []
 
 
+#: Android's Chrome: ``new Notification(...)`` throws; only a service worker's registration
+#: shows one. The permission stays the browser's own (granted by the test's context).
+ANDROID = """
+window.__illegal = 0;
+(function () {
+  var Real = window.Notification;
+  function Android() { window.__illegal += 1; throw new TypeError("Illegal constructor"); }
+  Android.requestPermission = Real.requestPermission.bind(Real);
+  Object.defineProperty(Android, "permission", { get: function () { return Real.permission; } });
+  window.Notification = Android;
+})();
+"""
+
+SHOWN = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration();
+  if (!registration) { return []; }
+  return (await registration.getNotifications()).map(n => [n.title, n.tag, n.data && n.data.url]);
+}"""
+
+
+def eventually(page, script, until, seconds=10):
+    """The first answer of ``script`` (awaited, unlike ``wait_for_function``'s predicate)
+    for which ``until`` holds, asking every 100 ms."""
+    for _ in range(seconds * 10):
+        answer = page.evaluate(script)
+        if until(answer):
+            return answer
+        page.wait_for_timeout(100)
+    raise AssertionError(f"still {answer!r} after {seconds} s")
+
+
+def test_alerts_notify_through_the_service_worker(app, browser, live_server, line):
+    """On a phone whose browser refuses the page's own notifications (Android's Chrome),
+    turning alerts on registers /t/sw.js, and the call is notified through it."""
+    desk, ids = line
+    context = browser.new_context(locale="en-GB", viewport={"width": 390, "height": 844},
+                                  is_mobile=True, has_touch=True)
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    context.add_init_script(ANDROID)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{live_server.url}/t/{ids[1]}")
+        assert page.evaluate("navigator.serviceWorker.getRegistration()") is None  # not yet
+        page.get_by_role("button", name="Turn on sound and alerts").click()
+        assert page.locator("[data-alerts-status]").inner_text() == (
+            "Sound and alerts are on. Keep this page open.")
+        scope = eventually(page, "navigator.serviceWorker.getRegistration()"
+                                 ".then(r => r && r.active && r.scope)", bool)
+        assert scope == f"{live_server.url}/t/"
+        # Near at once: the alert went through the worker, not the refused constructor.
+        assert [tag for _, tag, _ in eventually(page, SHOWN, bool)] == ["cd-ticket-near"]
+
+        call(app, desk)
+        assert call(app, desk, ids[1]) == "A002"
+        page.wait_for_selector("[data-counter]", timeout=3_000)
+        title = page.title()
+        assert title.startswith("It is your turn: A002, Counter 1")
+        shown = eventually(page, SHOWN, lambda shown: len(shown) == 2)
+        assert [title, "cd-ticket-called", f"/t/{ids[1]}"] in shown
+        assert page.evaluate("window.__illegal") == 0
+    finally:
+        context.close()
+
+
 def test_a_page_refused_its_stream_polls_and_streams_again_later(app, browser, live_server,
                                                                    line):
     """Past the server's budget of citizens' streams (``display/budget.py``) the page's stream

@@ -12,6 +12,9 @@
    "Turn on sound and alerts" (a user gesture: browsers allow sound only after one) enables
    a short beep (WebAudio), vibration and, when the citizen allows them, notifications;
    they fire when the turn nears and when the ticket is called (again on a recall).
+   Notifications go through the service worker /t/sw.js (static/js/tracking_worker.js),
+   registered once the citizen allowed them: Android's Chrome shows them no other way.
+   Without it (no worker support, or its registration failed) `new Notification` remains.
    (The Content-Security-Policy forbids inline script: this file is the way.) */
 (function () {
   "use strict";
@@ -25,6 +28,8 @@
   /* What the page shows, in the API's terms: a different answer means "fetch the page". */
   var signature = document.getElementById("cd-tracking-live").getAttribute("data-sign");
   var alertsOn = false, audio = null, flashing = null;
+  /* The service worker's registration (a promise), once alerts are on and allowed. */
+  var worker = null;
   var reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
   function live() { return document.getElementById("cd-tracking-live"); }
@@ -186,11 +191,37 @@
     }
     if (!reducedMotion) { flashTitle(); }
     if ("Notification" in window && Notification.permission === "granted") {
-      try {
-        new Notification(document.title, { body: text, tag: "cd-ticket-" + kind,
-                                           lang: document.documentElement.lang });
-      } catch (e) { /* Android Chrome shows notifications only from a service worker */ }
+      notify(document.title, {
+        body: text, tag: "cd-ticket-" + kind, renotify: true, lang: document.documentElement.lang,
+        vibrate: kind === "called" ? [400, 150, 400, 150, 400] : [200, 100, 200],
+        // The worker brings this page back when the notification is clicked.
+        data: { url: window.location.pathname + window.location.search }
+      });
     }
+  }
+
+  /* Register the worker that shows the notifications (scope /t/: the tracking pages only). */
+  function registerWorker() {
+    var script = root.getAttribute("data-worker");
+    if (worker || !script || !("serviceWorker" in navigator)) { return; }
+    var scope = script.replace(/[^\/]*$/, "");
+    var registered = navigator.serviceWorker.register(script, { scope: scope })
+      .then(function () { return navigator.serviceWorker.ready; });
+    // Not active within 10 seconds (or refused, as in some private windows): the page's own.
+    worker = Promise.race([registered, new Promise(function (resolve, reject) {
+      setTimeout(reject, 10000);
+    })]);
+    worker.catch(function () { worker = null; });
+  }
+
+  /* A notification through the worker when there is one, else the page's own. */
+  function notify(title, options) {
+    function direct() {
+      try { new Notification(title, options); } catch (e) { /* Android without the worker */ }
+    }
+    if (!worker) { direct(); return; }
+    worker.then(function (registration) { return registration.showNotification(title, options); })
+      .catch(direct);
   }
 
   function enableAlerts(event) {
@@ -206,6 +237,7 @@
     function said(permission) {
       status.textContent = root.getAttribute(permission === "granted"
         ? "data-msg-alerts-on" : "data-msg-notifications-blocked");
+      if (permission === "granted") { registerWorker(); }
     }
     if ("Notification" in window && Notification.permission === "default") {
       var asked = Notification.requestPermission(said);
