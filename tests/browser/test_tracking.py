@@ -28,6 +28,18 @@ window.Notification.requestPermission = function () { return Promise.resolve("gr
 """
 
 
+def phone(browser, script=None):
+    """A new page in a new English phone-sized context, ``script`` run before the page's own;
+    the test closes ``page.context``."""
+    context = browser.new_context(locale="en-GB", viewport={"width": 390, "height": 844},
+                                  is_mobile=True, has_touch=True)
+    if script:
+        context.add_init_script(script)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
 def in_unit(app, work):
     with app.app_context():
         try:
@@ -60,11 +72,7 @@ def call(app, desk, public_id=None):
 
 def test_a_clerks_call_shows_on_the_open_page_within_one_poll(app, browser, live_server, line):
     desk, ids = line
-    context = browser.new_context(locale="en-GB", viewport={"width": 390, "height": 844},
-                                  is_mobile=True, has_touch=True)
-    context.add_init_script(RECORDER)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = phone(browser, RECORDER)
     try:
         with page.expect_request(f"**/t/{ids[1]}/events"):
             page.goto(f"{live_server.url}/t/{ids[1]}")
@@ -88,7 +96,50 @@ def test_a_clerks_call_shows_on_the_open_page_within_one_poll(app, browser, live
         # The number and the counter fit the phone's width.
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
-        context.close()
+        page.context.close()
+
+
+#: Counts the nudges the page's stream delivers (``event: changed``), for the test to wait on.
+NUDGES = """
+window.__nudges = 0;
+(function () {
+  var Real = window.EventSource;
+  window.EventSource = function (url, options) {
+    var source = new Real(url, options);
+    source.addEventListener("changed", function () { window.__nudges += 1; });
+    return source;
+  };
+  window.EventSource.prototype = Real.prototype;
+})();
+"""
+
+
+def test_a_nudge_that_comes_while_the_page_polls_is_not_lost(app, browser, live_server, line):
+    """The call's nudge comes while the page's poll is on its way and that poll's answer,
+    read before the call, arrives after it: the page asks again at once, instead of
+    dropping the nudge for the 30-second safety poll."""
+    desk, ids = line
+    page = phone(browser, NUDGES)
+    try:
+        # Streaming: the page asks once when its stream opens, then only every 30 s.
+        with page.expect_response(f"**/api/v1/tickets/{ids[1]}"):
+            page.goto(f"{live_server.url}/t/{ids[1]}")
+        held = []
+        page.route(f"**/api/v1/tickets/{ids[1]}",
+                   lambda route: held.append((route, route.fetch())), times=1)
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # polls now
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        route, before_the_call = held[0]  # the poll's answer, still waiting
+        assert call(app, desk, ids[1]) == "A002"
+        eventually(page, "window.__nudges", lambda nudges: nudges == 1)
+        route.fulfill(response=before_the_call)  # well within the 2 s the nudge waits
+        page.wait_for_selector("[data-counter]", timeout=10_000)
+        assert page.locator("[data-counter]").inner_text() == "Counter 1"
+    finally:
+        page.context.close()
 
 
 @pytest.mark.parametrize("state", ["waiting", "called"])
@@ -135,12 +186,8 @@ def test_alerts_notify_through_the_service_worker(app, browser, live_server, lin
     """On a phone whose browser refuses the page's own notifications (Android's Chrome),
     turning alerts on registers /t/sw.js, and the call is notified through it."""
     desk, ids = line
-    context = browser.new_context(locale="en-GB", viewport={"width": 390, "height": 844},
-                                  is_mobile=True, has_touch=True)
-    context.grant_permissions(["notifications"], origin=live_server.url)
-    context.add_init_script(ANDROID)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = phone(browser, ANDROID)
+    page.context.grant_permissions(["notifications"], origin=live_server.url)
     try:
         page.goto(f"{live_server.url}/t/{ids[1]}")
         assert page.evaluate("navigator.serviceWorker.getRegistration()") is None  # not yet
@@ -162,7 +209,7 @@ def test_alerts_notify_through_the_service_worker(app, browser, live_server, lin
         assert [title, "cd-ticket-called", f"/t/{ids[1]}"] in shown
         assert page.evaluate("window.__illegal") == 0
     finally:
-        context.close()
+        page.context.close()
 
 
 def test_a_page_refused_its_stream_polls_and_streams_again_later(app, browser, live_server,
@@ -174,10 +221,7 @@ def test_a_page_refused_its_stream_polls_and_streams_again_later(app, browser, l
     with app.app_context():
         streams = budget.tracking_streams()
     streams.limit = 0
-    context = browser.new_context(locale="en-GB", viewport={"width": 390, "height": 844},
-                                  is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = phone(browser)
     page.clock.install()  # runs in step with real time until fast_forward below
     try:
         with page.expect_response(f"**/t/{ids[1]}/events") as refused:
@@ -190,9 +234,12 @@ def test_a_page_refused_its_stream_polls_and_streams_again_later(app, browser, l
         with page.expect_response(f"**/t/{ids[1]}/events") as accepted:
             page.clock.fast_forward(91_000)  # past the page's 60-90 s before it asks again
         assert accepted.value.status == 200
-        # Streaming again: the call shows at once, long before the 30-second safety poll.
+        # Streaming again: the call shows long before the 30-second safety poll, the only
+        # poll left while the stream is up. (The poll that fast_forward fired is often still
+        # on its way when the call's nudge comes: its answer, read before the call, used to
+        # drop the nudge, about one run in six; see the test of that above.)
         assert call(app, desk, ids[1]) == "A002"
-        page.wait_for_selector("[data-counter]", timeout=3_000)
+        page.wait_for_selector("[data-counter]", timeout=10_000)
         assert page.locator("[data-counter]").inner_text() == "Counter 1"
     finally:
-        context.close()
+        page.context.close()

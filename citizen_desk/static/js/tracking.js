@@ -1,6 +1,7 @@
 /* A ticket's tracking page, live: listens to GET /t/<id>/events (display/live.py: a nudge,
    without data, whenever something happens at the office that can move this ticket) and on
-   each nudge asks GET /api/v1/tickets/<id> again (at most every 2 seconds); while the stream
+   each nudge asks GET /api/v1/tickets/<id> again (at most every 2 seconds; a nudge that came
+   while a poll was on its way is answered by one more, not by that poll); while the stream
    is up, a slow 30-second poll is the safety net, and while it is down (or without
    EventSource, or refused because the server's budget of citizens' streams is spent: it
    tries again 60-90 s later) the 5-second poll below does the work, as before.
@@ -25,6 +26,8 @@
   var RELISTEN = 60000;
   var delay = BASE, timer = null, stopped = false;
   var source = null, streaming = false, lastPoll = 0;
+  /* Nudges received: an answer that was on its way when one came may predate its news. */
+  var nudges = 0;
   /* What the page shows, in the API's terms: a different answer means "fetch the page". */
   var signature = document.getElementById("cd-tracking-live").getAttribute("data-sign");
   var alertsOn = false, audio = null, flashing = null;
@@ -52,6 +55,7 @@
   /* A nudge: ask again soon, but not more often than every NUDGE_GAP (a busy office). */
   function nudged() {
     if (stopped) { return; }
+    nudges += 1;
     clearTimeout(timer);
     if (document.hidden && !alertsOn) { return; } // resumed by visibilitychange
     timer = setTimeout(poll, Math.max(100, lastPoll + NUDGE_GAP - Date.now()));
@@ -92,6 +96,13 @@
 
   function poll() {
     lastPoll = Date.now();
+    var seen = nudges;
+    /* The next poll: the usual one, unless a nudge came while this one was on its way (its
+       answer may have been read before what the nudge announced, and the usual poll, 30 s
+       away while streaming, would drop the nudge's own). */
+    function next() {
+      if (nudges !== seen) { nudged(); } else { schedule(delay); }
+    }
     fetch(api, { headers: { "Accept": "application/json" }, cache: "no-store",
                  credentials: "same-origin" })
       .then(function (response) {
@@ -106,7 +117,7 @@
         offline(false);
         delay = BASE;
         var now = sign(ticket);
-        if (now === signature) { schedule(delay); return; }
+        if (now === signature) { next(); return; }
         return refresh().then(function () {
           signature = now;
           if (["done", "no_show", "cancelled", "expired"].indexOf(ticket.status) >= 0) {
@@ -115,13 +126,13 @@
             var alerts = root.querySelector("[data-alerts]");
             if (alerts) { alerts.hidden = true; }
           }
-          schedule(delay);
+          next();
         });
       })
       .catch(function () {
         offline(true);
         delay = Math.min(MAX, delay * 2);
-        schedule(delay);
+        next();
       });
   }
 
