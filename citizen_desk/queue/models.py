@@ -25,11 +25,11 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer,
-                        String, UniqueConstraint, false)
+                        String, UniqueConstraint, and_, false, or_, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from citizen_desk.booking.models import Appointment
-from citizen_desk.catalog.models import Counter, Service
+from citizen_desk.catalog.models import Counter, Service, counter_service
 from citizen_desk.core.db import UTCDateTime, utcnow
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
@@ -155,6 +155,16 @@ class Ticket(db.Model):
 
     def __repr__(self):
         return f"<Ticket {self.number} {self.day} {self.status.value}>"
+
+
+def servable_by(counter_id):
+    """Which tickets a counter may serve (a condition): those for one of its services not sent
+    to a particular counter, and those transferred to it. ``counter_id``: an id or a
+    ``bindparam``."""
+    its_services = select(counter_service.c.service_id).where(
+        counter_service.c.counter_id == counter_id)
+    return or_(and_(Ticket.counter_id.is_(None), Ticket.service_id.in_(its_services)),
+               Ticket.counter_id == counter_id)
 
 
 class TicketSequence(db.Model):

@@ -48,16 +48,16 @@ from datetime import datetime
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 
-from citizen_desk.catalog.models import Counter, Service, counter_service
+from citizen_desk.catalog.models import Counter, Service
 from citizen_desk.core import uow
 from citizen_desk.core.db import write_intent
 from citizen_desk.core.i18n import available_languages
 from citizen_desk.core.outbox import queue_mail, queue_sms
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
-from citizen_desk.queue.models import Ticket, TicketStatus
+from citizen_desk.queue.models import Ticket, TicketStatus, servable_by
 from citizen_desk.queue.settings import QueueSettings
 
 log = logging.getLogger(__name__)
@@ -66,17 +66,13 @@ log = logging.getLogger(__name__)
 def _untold(office_id: int, day, counter_id: int | None = None):
     """Today's waiting tickets of the office with a contact and no near notice yet.
 
-    ``counter_id``: only those a newly opened counter can serve — waiting for
-    one of its services, or transferred to it (``estimate._alike``).
+    ``counter_id``: only those a newly opened counter can serve (``servable_by``).
     """
     where = [Ticket.office_id == office_id, Ticket.day == day,
              Ticket.status == TicketStatus.waiting, Ticket.near_notified.is_(False),
              or_(Ticket.notify_phone.is_not(None), Ticket.notify_email.is_not(None))]
     if counter_id is not None:
-        its_services = (select(counter_service.c.service_id)
-                        .where(counter_service.c.counter_id == counter_id))
-        where.append(or_(and_(Ticket.counter_id.is_(None), Ticket.service_id.in_(its_services)),
-                         Ticket.counter_id == counter_id))
+        where.append(servable_by(counter_id))
     return where
 
 

@@ -1,10 +1,12 @@
 """An office open now (walk-in hours all week), services with ticket prefixes, counters, a clerk."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, time
 
 import pytest
+from sqlalchemy import event
 
 from citizen_desk.catalog import operations as catalog_ops
 from citizen_desk.core import uow
@@ -47,3 +49,22 @@ def desk(app) -> Desk:
         ids = uow.run(set_up_desk)
         db.session.remove()
     return ids
+
+
+@pytest.fixture
+def recorded_statements():
+    """``with recorded_statements() as seen:`` — the SQL statements run inside the block
+    (in an application context)."""
+    @contextmanager
+    def record():
+        seen = []
+
+        def listener(conn, cursor, statement, *args):
+            seen.append(statement)
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+    return record

@@ -1,8 +1,6 @@
 """An estimate costs three statements, however long the office's history or line."""
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from citizen_desk.catalog.models import Counter, Service
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
@@ -11,16 +9,7 @@ from citizen_desk.queue.models import TicketStatus
 from citizen_desk.staff.models import StaffUser
 
 
-def _count_statements():
-    seen = []
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-    event.listen(db.engine, "before_cursor_execute", listener)
-    return seen, lambda: event.remove(db.engine, "before_cursor_execute", listener)
-
-
-def test_a_standing_is_three_statements_whatever_the_line(app_ctx, desk):
+def test_a_standing_is_three_statements_whatever_the_line(app_ctx, desk, recorded_statements):
     office = db.session.get(Office, desk.office_id)
     service = db.session.get(Service, desk.a_id)
     clerk = db.session.get(StaffUser, desk.clerk_id)
@@ -32,10 +21,7 @@ def test_a_standing_is_three_statements_whatever_the_line(app_ctx, desk):
     waiting = [ticket for ticket in tickets if ticket.status == TicketStatus.waiting]
     assert len(waiting) == len(tickets) - 1
     for ticket in (waiting[0], waiting[-1], waiting[3]):
-        seen, stop = _count_statements()
-        try:
+        with recorded_statements() as seen:
             standing = estimate.standing(ticket)
-        finally:
-            stop()
         assert len(seen) == 3, seen
         assert standing.ahead == estimate.people_ahead(ticket)

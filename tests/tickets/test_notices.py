@@ -8,7 +8,7 @@ import functools
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from citizen_desk.catalog import operations as catalog_ops
 from citizen_desk.catalog.models import Counter, Service
@@ -314,24 +314,16 @@ def test_a_counter_opening_looks_only_at_the_tickets_it_can_serve(app, desk):
 
 
 def test_a_counter_opening_costs_one_ticket_query_when_nobody_concerned_left_a_contact(
-        app, desk, monkeypatch):
+        app, desk, monkeypatch, recorded_statements):
     set_thresholds(app, desk, people=10)
     issue_line(app, desk, 3, service_id=desk.b_id)
     issue_line(app, desk, 1, contact_at=0, notify_phone=PHONE)  # for A: counter 2 serves B
     looked = []
     monkeypatch.setattr(notices, "_near_in_own_unit", lambda *args: looked.append(args))
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            uow.run(lambda: counters.take(db.session.get(Counter, desk.counter2_id),
-                                          db.session.get(StaffUser, desk.clerk_id)))
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-            db.session.remove()
+    with app.app_context(), recorded_statements() as statements:
+        uow.run(lambda: counters.take(db.session.get(Counter, desk.counter2_id),
+                                      db.session.get(StaffUser, desk.clerk_id)))
+        db.session.remove()
     assert looked == []
     assert len([s for s in statements if "FROM ticket" in s]) == 1, statements
     assert outbox(app) == []

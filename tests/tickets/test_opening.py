@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
-from sqlalchemy import event
-
 from citizen_desk.catalog import operations as catalog_ops
 from citizen_desk.catalog.models import Service
 from citizen_desk.core import uow
@@ -29,22 +27,22 @@ def _close_now(office):
                                    start_time=start, end_time=end)
 
 
-def _statements(app):
-    seen = []
-    listener = lambda *args: seen.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    return seen, lambda: event.remove(db.engine, "before_cursor_execute", listener)
+def _committed(change):
+    """Run ``change`` in a unit of work of its own, between fresh sessions."""
+    db.session.remove()
+    uow.run(change)
+    db.session.remove()
 
 
-def test_a_second_ask_costs_no_query(app, desk):
+def test_a_second_ask_costs_no_query(app, desk, recorded_statements):
     with app.app_context():
         office, service = _load(desk)
         assert opening.open_now(office, service) and opening.offered(office, service)
-        seen, stop = _statements(app)
-        try:
+        # A new session: nothing of the office's rules and closures is loaded any more.
+        db.session.remove()
+        office, service = _load(desk)
+        with recorded_statements() as seen:
             assert opening.open_now(office, service) and opening.offered(office, service)
-        finally:
-            stop()
         assert seen == []
         db.session.remove()
 
@@ -52,9 +50,7 @@ def test_a_second_ask_costs_no_query(app, desk):
 def test_a_committed_closure_is_seen_at_once(app, desk):
     with app.app_context():
         assert opening.open_now(*_load(desk))
-        db.session.remove()
-        uow.run(lambda: _close_now(_load(desk)[0]))
-        db.session.remove()
+        _committed(lambda: _close_now(_load(desk)[0]))
         assert not opening.open_now(*_load(desk))
         db.session.remove()
 
@@ -75,13 +71,11 @@ def test_a_service_taken_off_the_office_is_no_longer_offered(app, desk):
     with app.app_context():
         office, service = _load(desk)
         assert opening.offered(office, service)
-        db.session.remove()
 
         def take_off():
             office, service = _load(desk)
             service.offices.remove(office)
-        uow.run(take_off)
-        db.session.remove()
+        _committed(take_off)
         assert not opening.offered(*_load(desk))
         db.session.remove()
 
