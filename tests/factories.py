@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from datetime import time as clock
 
 from citizen_desk.catalog import operations as ops
@@ -18,6 +18,19 @@ PASSWORD = "correct-horse-battery-staple-42"
 _counter = itertools.count(1)
 _PREFIXES = [a + b for a in "ABCDEFGHJKLMNPRSTUVWXYZ" for b in ("",) + tuple("ABCDEFGH")]
 _password_hash = None
+
+
+def daytime_zone(now: datetime | None = None) -> str:
+    """A fixed-offset time zone where it is now about noon.
+
+    An office of a queue test uses it: walk-in hours of 00:00-23:45 are then open
+    whenever the suite runs, and the office's day cannot end in the middle of a test
+    (a ticket of yesterday is never called), whatever the hour in Athens.
+    """
+    hour = (now or datetime.now(timezone.utc)).hour
+    offset = (12 - hour + 10) % 24 - 10                  # UTC+offset is about 12:00; -10..13
+    # POSIX signs: Etc/GMT-3 is three hours ahead of UTC.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 def create_office(code: str | None = None, **kw) -> Office:

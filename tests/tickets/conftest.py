@@ -12,7 +12,7 @@ from citizen_desk.catalog import operations as catalog_ops
 from citizen_desk.core import uow
 from citizen_desk.extensions import db
 from citizen_desk.staff.models import Role
-from tests.factories import add_rule, create_office, create_service, create_user
+from tests.factories import add_rule, create_office, create_service, create_user, daytime_zone
 
 
 @dataclass
@@ -29,8 +29,9 @@ class Desk:
 
 
 def set_up_desk() -> Desk:
-    office = create_office(holiday_country=None, min_notice_hours=0)
-    # Walk-in hours (no seats) every day, all day: the office is open whenever a test runs.
+    office = create_office(holiday_country=None, min_notice_hours=0, timezone=daytime_zone())
+    # Walk-in hours (no seats) every day, all day, where it is now about noon: the office
+    # is open whenever a test runs, and its day does not end in the middle of one.
     add_rule(office, weekdays=[1, 2, 3, 4, 5, 6, 7], start_time=time(0),
              end_time=time(23, 45), valid_from=date(2026, 1, 1))
     a = create_service(offices=[office], ticket_prefix="A", code="queue-a")

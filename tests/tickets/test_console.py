@@ -11,10 +11,9 @@ from sqlalchemy import func, select
 from citizen_desk.catalog.models import Counter, Service
 from citizen_desk.core import uow
 from citizen_desk.core.audit import AuditEntry
-from citizen_desk.core.db import utcnow
 from citizen_desk.extensions import db
 from citizen_desk.offices.models import Office
-from citizen_desk.queue import counters, operations as ops
+from citizen_desk.queue import operations as ops
 from citizen_desk.queue.models import CounterSession, Ticket, TicketKind, TicketStatus
 from citizen_desk.staff.models import Role, StaffUser
 from tests.factories import PASSWORD, create_office, create_user, sign_in_client
@@ -256,7 +255,7 @@ def test_no_show_and_actions_on_a_ticket_no_longer_at_the_counter(app, desk, at_
     # The page was stale: the ticket is closed; nothing happens to it.
     for action in ("serve", "recall", "finish", "no-show", "transfer"):
         page = at_one.post(url(desk, action) + "?lang=en",
-                           data={"ticket": first, "target": f"service:queue-b"},
+                           data={"ticket": first, "target": "service:queue-b"},
                            follow_redirects=True)
         assert "This ticket is no longer at your counter." in flashes(page), action
     assert ticket(app, first)["status"] == TicketStatus.no_show
@@ -351,7 +350,7 @@ def test_pause_stops_calls_until_resumed_and_leave_frees_the_counter(app, desk, 
     assert again.status_code == 302 and again.location.endswith(url(desk, "take"))
 
 
-def test_waiting_list_in_call_order_with_counts_and_longest_wait(app, desk, at_one, monkeypatch):
+def test_waiting_list_in_call_order_with_counts_and_longest_wait(app, desk, at_one):
     issue(app, desk, "a")
     issue(app, desk, "b")
     issue(app, desk, "a", priority="senior")
@@ -364,9 +363,14 @@ def test_waiting_list_in_call_order_with_counts_and_longest_wait(app, desk, at_o
     assert 'data-service="queue-b" data-count="1"' in body
     assert "<html" not in body  # a fragment, for the refresh
 
-    # 25 minutes later the longest wait says so.
-    later = utcnow() + timedelta(minutes=25)
-    monkeypatch.setattr("citizen_desk.queue.console.utcnow", lambda: later)
+    # After 25 minutes of waiting the longest wait says so. The tickets are made older
+    # rather than the clock later: 25 minutes on from 23:40 would be tomorrow, whose
+    # list is empty.
+    def age(minutes):
+        for waiting in db.session.scalars(select(Ticket).where(
+                Ticket.office_id == desk.office_id)):
+            waiting.issued_dt -= timedelta(minutes=minutes)
+    work(app, lambda: age(25))
     body = at_one.get(url(desk, "waiting") + "?lang=en").get_data(as_text=True)
     assert "longest 25 minutes" in body
     # Someone else's counter: the fragment is refused.

@@ -27,7 +27,7 @@ from citizen_desk.catalog import operations as catalog_ops
 from citizen_desk.extensions import db
 from citizen_desk.queue import counters, estimate, operations
 from citizen_desk.staff.models import Role
-from tests.factories import add_rule, create_office, create_service, create_user
+from tests.factories import add_rule, create_office, create_service, create_user, daytime_zone
 
 #: 08:00 at the office (Europe/Athens, UTC+2 in December), a Wednesday.
 OPENING = datetime(2026, 12, 2, 6, 0, tzinfo=timezone.utc)
@@ -146,7 +146,7 @@ def test_the_tolerance_can_fail(app_ctx, monkeypatch):
 
 
 def test_a_full_desk_is_waited_for_even_with_nobody_ahead(app_ctx):
-    office = create_office(holiday_country=None, min_notice_hours=0)
+    office = create_office(holiday_country=None, min_notice_hours=0, timezone=daytime_zone())
     add_rule(office, weekdays=[1, 2, 3, 4, 5, 6, 7], start_time=time(0), end_time=time(23, 45),
              valid_from=date(2026, 1, 1))
     service = create_service(offices=[office], ticket_prefix="A", duration_minutes=15)

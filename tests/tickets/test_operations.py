@@ -73,6 +73,8 @@ def test_each_office_numbers_its_own_tickets(q):
 def test_numbering_restarts_at_office_local_midnight(q, monkeypatch):
     # 21:59 UTC is 23:59 in Athens in November; 22:01 UTC is already the next day there.
     # Desk tickets: the desk's walk-in hours end at 23:45.
+    q.office.timezone = "Europe/Athens"
+    db.session.flush()
     at_time(monkeypatch, datetime(2026, 11, 26, 21, 59, tzinfo=timezone.utc))
     late = [issue(q, kind=TicketKind.staff), issue(q, kind=TicketKind.staff)]
     at_time(monkeypatch, datetime(2026, 11, 26, 22, 1, tzinfo=timezone.utc))
