@@ -7,11 +7,13 @@ run; every test starts with empty tables.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from citizen_desk import create_app
+from citizen_desk.core import events
 from citizen_desk.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("CITIZEN_DESK_TEST_DATABASE_URL")
@@ -48,25 +50,39 @@ def dialect(database_url):
     return "postgresql" if database_url.startswith("postgresql") else "sqlite"
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
-    """An application bound to the test database, emptied after the test."""
+@contextmanager
+def app_for_tests(database_url, tmp_path, **config):
+    """An application bound to the test database (``config`` added), emptied afterwards."""
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        **config,
     })
     app.instance_path = str(tmp_path / "instance")
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            # A stream test started the app's event listener (a thread with a connection of
+            # its own): tell it to end, without waiting (it stops within a second), so that
+            # a PostgreSQL run does not keep one listening connection per such test.
+            events.notifier().stop(timeout=0)
+            db.session.remove()
+            _empty_tables()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """An application bound to the test database, emptied after the test."""
     # No application context stays pushed: each test request gets its own, as
     # in production (a shared one would share ``g`` and the session between
     # requests). Tests that use the database directly take ``app_ctx``.
-    yield app
-    with app.app_context():
-        db.session.remove()
-        _empty_tables()
-        db.engine.dispose()
+    with app_for_tests(database_url, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from citizen_desk import create_app
 from citizen_desk.core import uow
 from citizen_desk.extensions import db
 from citizen_desk.staff.models import Role, TokenPurpose
+from tests.conftest import app_for_tests
 from tests.factories import create_office, create_token, create_user
 from tests.tickets.conftest import Desk, set_up_desk
 
@@ -24,24 +24,10 @@ HEARTBEAT_SECONDS = 0.3
 @pytest.fixture
 def app(database_url, tmp_path):
     """The suite's app, with short-lived streams."""
-    from tests.conftest import _empty_tables
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-        "DISPLAY_STREAM_SECONDS": STREAM_SECONDS,
-        "DISPLAY_HEARTBEAT_SECONDS": HEARTBEAT_SECONDS,
-        "DISPLAY_STATE_MAX_AGE": 0,
-        "EVENTS_POLL_INTERVAL": 0.05,
-    })
-    app.instance_path = str(tmp_path / "instance")
-    yield app
-    with app.app_context():
-        db.session.remove()
-        _empty_tables()
-        db.engine.dispose()
+    with app_for_tests(database_url, tmp_path, DISPLAY_STREAM_SECONDS=STREAM_SECONDS,
+                  DISPLAY_HEARTBEAT_SECONDS=HEARTBEAT_SECONDS, DISPLAY_STATE_MAX_AGE=0,
+                  EVENTS_POLL_INTERVAL=0.05) as app:
+        yield app
 
 
 @dataclass
