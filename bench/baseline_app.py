@@ -13,6 +13,7 @@ the machine at hand.
 """
 import os
 import secrets
+import threading
 
 from flask import Flask, jsonify, render_template_string
 from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, create_engine,
@@ -44,15 +45,29 @@ _event = Table("bench_floor_event", _metadata,
                Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
                Column("subject", Integer))
 _engine = None
+_engine_lock = threading.Lock()
+
+
+def _url(database_url: str) -> str:
+    return database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def prepare(env: dict):
+    """The harness's hook: create the write floor's tables before the servers start (two
+    workers creating them at their first request would race for PostgreSQL's catalog)."""
+    engine = create_engine(_url(env["DATABASE_URL"]))
+    try:
+        _metadata.create_all(engine)
+    finally:
+        engine.dispose()
 
 
 def _database():
     global _engine
-    if _engine is None:
-        url = os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
-        _engine = create_engine(url, pool_size=10)
-        _metadata.create_all(_engine)
-    return _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = create_engine(_url(os.environ["DATABASE_URL"]), pool_size=10)
+        return _engine
 
 
 @app.post("/write")

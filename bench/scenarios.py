@@ -9,7 +9,7 @@ environment the servers will get. ``path`` may be a list, gone through in turn.
 
 from urllib.parse import quote
 
-from bench import booking_data, queue_data
+from bench import baseline_app, booking_data, queue_data
 from bench.catalog_data import prepare as prepare_catalog
 
 #: Distinct searches, more than the API's result cache holds: each one is computed.
@@ -47,5 +47,5 @@ SCENARIOS = [
      "during": queue_data.refilled, "check": queue_data.check},
     # The reference for both: the bare app's least possible write (bench/baseline_app.py).
     {"name": "write floor (bare Flask, 3 SQL)", "path": {"method": "POST", "path": "/write"},
-     "baseline": "/json", "target": "baseline"},
+     "baseline": "/json", "target": "baseline", "prepare": baseline_app.prepare},
 ]
