@@ -182,4 +182,5 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.filterwarnings(
-                "ignore::pytest.PytestUnraisableExceptionWarning"))
+                "ignore:Exception ignored in. <_io.BufferedReader"
+                ":pytest.PytestUnraisableExceptionWarning"))
