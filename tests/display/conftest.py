@@ -25,8 +25,8 @@ HEARTBEAT_SECONDS = 0.3
 def app(database_url, tmp_path):
     """The suite's app, with short-lived streams."""
     with app_for_tests(database_url, tmp_path, DISPLAY_STREAM_SECONDS=STREAM_SECONDS,
-                  DISPLAY_HEARTBEAT_SECONDS=HEARTBEAT_SECONDS, DISPLAY_STATE_MAX_AGE=0,
-                  EVENTS_POLL_INTERVAL=0.05) as app:
+                       DISPLAY_HEARTBEAT_SECONDS=HEARTBEAT_SECONDS, DISPLAY_STATE_MAX_AGE=0,
+                       EVENTS_POLL_INTERVAL=0.05) as app:
         yield app
 
 
